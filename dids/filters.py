@@ -1,0 +1,282 @@
+"""The one filter vocabulary of DIDs: `dids_get`'s parameters, for the API and the GUI list.
+
+`DidFilterSet` is handed a queryset that is already restricted by
+`Did.objects.visible_to(account)`; filters only ever narrow it. The role rules of
+the contract (§4: `search_provider` only for admins, accountants and Reseller PRO;
+`search_dialplan` ignored for role *user*) live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Field, Lookup, Q, QuerySet
+
+from accounts.models import User
+
+from .models import Did
+
+WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
+# Larger ids cannot exist in a bigint column; such values are valid and match nothing.
+MAX_ID = 2**63 - 1
+
+
+@Field.register_lookup
+class LikePattern(Lookup):
+    """Case-insensitive SQL LIKE with the value used as the whole pattern.
+
+    Only `%` and `_` are special: no escape character (PostgreSQL's default
+    escape, the backslash, is switched off with ESCAPE '').
+    """
+
+    lookup_name = "ilike_pattern"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"UPPER({lhs}::text) LIKE UPPER({rhs}) ESCAPE ''", [*lhs_params, *rhs_params]
+        return f"UPPER({lhs}) LIKE UPPER({rhs})", [*lhs_params, *rhs_params]
+
+
+def like_pattern(value: str) -> str:
+    """`%value%`, unless the value has `%` or `_`: then it is the pattern (legacy prefixes)."""
+    if "%" in value or "_" in value:
+        return value
+    return f"%{value}%"
+
+
+class ContractField(forms.Field):
+    """A form field of a `dids_get` parameter; its error message is the `<what is expected>`.
+
+    Values arrive as text (query string, form body) or, from a JSON body, as
+    text already converted by the API view; anything else is malformed.
+    """
+
+    expected = "expected text"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str):
+            raise forms.ValidationError(self.expected, code="invalid")
+        return self.parse(value)
+
+    def parse(self, value: str) -> Any:
+        return value
+
+    def invalid(self) -> forms.ValidationError:
+        return forms.ValidationError(self.expected, code="invalid")
+
+
+class TextField(ContractField):
+    widget = forms.TextInput
+
+
+class WholeNumberField(ContractField):
+    expected = "expected a whole number"
+    widget = forms.TextInput
+
+    def __init__(self, *, minimum: int = 0, allow_all: bool = False, **kwargs: Any) -> None:
+        self.minimum = minimum
+        self.allow_all = allow_all
+        if allow_all:
+            self.expected = "expected a whole number or all"
+        elif minimum:
+            self.expected = f"expected a whole number of at least {minimum}"
+        super().__init__(**kwargs)
+
+    def parse(self, value: str) -> int | str:
+        if self.allow_all and value.lower() == "all":
+            return "all"
+        if not WHOLE_NUMBER.match(value):
+            raise self.invalid()
+        number = int(value)
+        if number < self.minimum:
+            raise self.invalid()
+        return number
+
+
+class StatusField(ContractField):
+    expected = "expected one of " + ", ".join(Did.Status.values)
+    widget = forms.Select(choices=[("", "All"), *Did.Status.choices])
+
+    def parse(self, value: str) -> str:
+        status = value.lower()
+        if status not in Did.Status.values:
+            raise self.invalid()
+        return status
+
+
+class HideTerminatedField(ContractField):
+    expected = "expected 0 or 1"
+    widget = forms.CheckboxInput(check_test=lambda v: v in ("1", 1, True))
+
+    def parse(self, value: str) -> bool:
+        if value not in ("0", "1"):
+            raise self.invalid()
+        return value == "1"
+
+
+class ContractFilter(django_filters.Filter):
+    """A filter whose field is a ContractField. With `method=`, django-filter skips
+    absent or empty values (None), so a filter method only sees parsed values."""
+
+
+def _id_filter(field: str, value: int) -> Q | None:
+    """`field` equals the id; 0 means none; None when the id cannot exist."""
+    if value == 0:
+        return Q(**{f"{field}__isnull": True})
+    if value > MAX_ID:
+        return None
+    return Q(**{f"{field}_id": value})
+
+
+class DidFilterSet(django_filters.FilterSet):
+    """`dids_get`'s parameters, in the contract's table order (which is also the error order)."""
+
+    search_did_number = ContractFilter(
+        field_class=TextField, method="filter_did_number", label="DID number"
+    )
+    search_status = ContractFilter(field_class=StatusField, method="filter_status", label="Status")
+    search_did_owner = ContractFilter(
+        field_class=TextField, method="filter_did_owner", label="Owner"
+    )
+    search_dialplan = ContractFilter(
+        field_class=WholeNumberField, method="filter_dialplan", label="Dial plan ID"
+    )
+    search_user = ContractFilter(
+        field_class=WholeNumberField, method="filter_user", label="User ID"
+    )
+    search_device = ContractFilter(
+        field_class=WholeNumberField,
+        method="filter_device",
+        label="Device ID",
+        allow_all=True,
+    )
+    search_provider = ContractFilter(
+        field_class=WholeNumberField, method="filter_provider", label="Provider ID"
+    )
+    search_language = ContractFilter(
+        field_class=TextField, method="filter_language", label="Language"
+    )
+    search_hide_terminated_dids = ContractFilter(
+        field_class=HideTerminatedField,
+        method="filter_hide_terminated",
+        label="Hide terminated DIDs",
+    )
+    # Windowing, not filtering: validated here in the contract's order, applied by
+    # `window()` so that callers can count the matches first.
+    from_ = ContractFilter(
+        field_name="from",
+        field_class=WholeNumberField,
+        method="no_filter",
+        minimum=1,
+        label="From",
+    )
+    max_results = ContractFilter(
+        field_class=WholeNumberField, method="no_filter", minimum=1, label="Max results"
+    )
+
+    class Meta:
+        model = Did
+        fields: list[str] = []
+
+    def __init__(
+        self, data=None, queryset=None, *, request=None, account: User | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(data, queryset, request=request, **kwargs)
+        self.account = account if account is not None else getattr(request, "user", None)
+
+    # --- validation --------------------------------------------------------
+
+    def first_error(self) -> tuple[str, str] | None:
+        """The first malformed parameter in the contract's order, with what is expected."""
+        errors = self.form.errors
+        for name in self.filters:
+            if name in errors:
+                return name, errors[name][0]
+        return None
+
+    @property
+    def qs(self) -> QuerySet:
+        """The matching DIDs in contract order; none at all when a parameter is malformed."""
+        if not hasattr(self, "_qs"):
+            if self.is_bound and not self.is_valid():
+                self._qs = self.queryset.none()
+            else:
+                qs = self.queryset.all()
+                if self.is_bound:
+                    qs = self.filter_queryset(qs)
+                self._qs = qs.in_contract_order()
+        return self._qs
+
+    def window(self) -> tuple[int, int | None]:
+        """0-based (offset, limit) from `from` and `max_results`; limit None means all."""
+        data = self.form.cleaned_data if self.is_bound and self.is_valid() else {}
+        start = (data.get("from") or 1) - 1
+        return start, data.get("max_results")
+
+    # --- filters -------------------------------------------------------------
+
+    def no_filter(self, qs: QuerySet, name: str, value: Any) -> QuerySet:
+        return qs
+
+    def filter_did_number(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(number__ilike_pattern=like_pattern(value))
+
+    def filter_status(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(status=value)
+
+    def filter_did_owner(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if "owner_name" not in qs.query.annotations:
+            qs = qs.with_owner_name()
+        return qs.filter(owner_name__ilike_pattern=like_pattern(value))
+
+    def filter_dialplan(self, qs: QuerySet, name: str, value: int) -> QuerySet:
+        if self.account is not None and self.account.is_end_user:
+            return qs
+        return self._by_id(qs, "dial_plan", value)
+
+    def filter_user(self, qs: QuerySet, name: str, value: int) -> QuerySet:
+        if value == 0:
+            return qs.filter(user__isnull=True)
+        if value > MAX_ID:
+            return qs.none()
+        return qs.filter(Q(user_id=value) | Q(reseller_id=value))
+
+    def filter_device(self, qs: QuerySet, name: str, value: int | str) -> QuerySet:
+        if value == "all":
+            return qs
+        return self._by_id(qs, "device", value)
+
+    def filter_provider(self, qs: QuerySet, name: str, value: int) -> QuerySet:
+        if self.account is None or not self.account.may_filter_by_provider:
+            return qs  # silently ignored, as in the legacy system
+        return self._by_id(qs, "provider", value)
+
+    def filter_language(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value.lower() == "all":
+            return qs
+        return qs.filter(language__iexact=value)
+
+    def filter_hide_terminated(self, qs: QuerySet, name: str, value: bool) -> QuerySet:
+        return qs.exclude(status=Did.Status.TERMINATED) if value else qs
+
+    @staticmethod
+    def _by_id(qs: QuerySet, field: str, value: int) -> QuerySet:
+        condition = _id_filter(field, value)
+        return qs.none() if condition is None else qs.filter(condition)
+
+
+# `from` is a Python keyword: the filter is declared as `from_` and renamed here,
+# keeping the contract's order (it comes before max_results).
+DidFilterSet.base_filters["from"] = DidFilterSet.base_filters.pop("from_")
+DidFilterSet.base_filters.move_to_end("max_results")

@@ -1,0 +1,283 @@
+"""DIDs and the things around them: providers, devices, dial plans, history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import connections, models
+from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Collate, Concat, NullIf, Trim
+
+from accounts.models import User
+
+DID_NUMBER_VALIDATOR = RegexValidator(
+    r"^[0-9][0-9A-Za-z]*\Z",
+    "A DID number is digits, optionally followed by letters after a leading digit.",
+)
+
+
+class Provider(models.Model):
+    """The carrier a DID comes from; owned by the system or by a Reseller PRO."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="providers",
+        help_text="Empty for the system; a Reseller PRO for its own providers.",
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Device(models.Model):
+    """A user's endpoint."""
+
+    type = models.CharField(max_length=20, help_text="SIP, IAX2, FAX, …")
+    name = models.CharField(max_length=100, blank=True)
+    extension = models.CharField(max_length=50, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="devices"
+    )
+
+    class Meta:
+        ordering = ["type", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        return device_display(self.type, self.name, self.extension)
+
+
+def device_display(type_: str, name: str, extension: str) -> str:
+    """`TYPE/name`; a fax device or one without a name shows its extension instead."""
+    label = extension if type_.upper() == "FAX" or not name else name
+    return f"{type_}/{label}"
+
+
+class DialPlan(models.Model):
+    class Type(models.TextChoices):
+        CALLINGCARD = "callingcard"
+        AUTHBYPIN = "authbypin"
+        CALLBACK = "callback"
+        PBXFUNCTION = "pbxfunction"
+        IVR = "ivr"
+        RINGGROUP = "ringgroup"
+        QUEUE = "queue"
+        QUICKFORWARDDIDS = "quickforwarddids"
+
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dial_plans",
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    type__in=[
+                        "callingcard",
+                        "authbypin",
+                        "callback",
+                        "pbxfunction",
+                        "ivr",
+                        "ringgroup",
+                        "queue",
+                        "quickforwarddids",
+                    ]
+                ),
+                name="dial_plan_type_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+def display_name_sql(prefix: str) -> Coalesce:
+    """SQL twin of `accounts.models.display_name` for the account at `prefix`."""
+    full = Trim(Concat(F(f"{prefix}first_name"), Value(" "), F(f"{prefix}last_name")))
+    return Coalesce(NullIf(full, Value("")), F(f"{prefix}username"))
+
+
+def system_administrator_name_sql() -> Coalesce:
+    admin = User.objects.filter(is_system_administrator=True).annotate(display=display_name_sql(""))
+    return Coalesce(Subquery(admin.values("display")[:1]), Value(""))
+
+
+class DidQuerySet(models.QuerySet):
+    def visible_to(self, account: User | None) -> DidQuerySet:
+        """The only rule of which DIDs an account may see (contract §6). Deny by default."""
+        if account is None or not getattr(account, "is_authenticated", False):
+            return self.none()
+        if not account.is_active:
+            return self.none()
+        if account.sees_all_dids:
+            return self.all()
+        if account.is_reseller:
+            return self.filter(reseller=account)
+        if account.is_end_user:
+            return self.filter(user=account)
+        return self.none()
+
+    def with_owner_name(self) -> DidQuerySet:
+        """Annotate `owner_name`: what the `owner` element shows, NULL where it is absent."""
+        return self.annotate(
+            owner_name=Case(
+                When(user__isnull=False, then=display_name_sql("user__")),
+                When(reseller__isnull=True, then=system_administrator_name_sql()),
+                default=Value(None),
+                output_field=models.CharField(),
+            )
+        )
+
+    def in_contract_order(self) -> DidQuerySet:
+        """By number compared by code point (PostgreSQL's "C" collation), then id."""
+        if connections[self.db].vendor == "postgresql":
+            return self.order_by(Collate("number", "C"), "id")
+        # SQLite compares text with BINARY collation: UTF-8 byte order is code point order.
+        return self.order_by("number", "id")
+
+    def for_listing(self) -> DidQuerySet:
+        """Everything a list row shows, in one query."""
+        return self.select_related(
+            "provider", "user", "device", "reseller", "dial_plan"
+        ).with_owner_name()
+
+
+class Did(models.Model):
+    class Status(models.TextChoices):
+        FREE = "free", "Free"
+        RESERVED = "reserved", "Reserved"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+        TERMINATED = "terminated", "Terminated"
+
+    number = models.CharField("DID", max_length=50, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FREE)
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="dids"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dids",
+        verbose_name="end user",
+    )
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.PROTECT, related_name="dids"
+    )
+    reseller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reseller_dids",
+        limit_choices_to={"role": "reseller"},
+    )
+    dial_plan = models.ForeignKey(
+        DialPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="dids"
+    )
+    language = models.CharField(max_length=50, blank=True)
+    comment = models.TextField(blank=True)
+    reseller_comment = models.TextField(blank=True)
+    call_limit = models.PositiveIntegerField(
+        "simultaneous call limit", default=0, help_text="0 means unlimited."
+    )
+    tone_zone = models.CharField(max_length=20, blank=True)
+    grace_time = models.PositiveIntegerField(default=0, help_text="Seconds.")
+    callerid_name_prefix = models.CharField("CallerID name prefix", max_length=50, blank=True)
+    reserved_for_user_till = models.DateTimeField(null=True, blank=True)
+    ai_agent_compatible = models.BooleanField("AI-agent compatible", default=False)
+    routes_to_openai_project_id = models.CharField(
+        "VoiceAI routing target", max_length=255, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DidQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "DID"
+        verbose_name_plural = "DIDs"
+        ordering = ["number", "id"]
+        indexes = [
+            models.Index(fields=["reseller", "number"], name="did_reseller_number"),
+            models.Index(fields=["user", "number"], name="did_user_number"),
+            models.Index(fields=["status", "number"], name="did_status_number"),
+            models.Index(
+                fields=["reserved_for_user_till"],
+                condition=Q(status="closed"),
+                name="did_closed_till",
+            ),
+            models.Index(fields=["device"], name="did_device"),
+            models.Index(fields=["dial_plan"], name="did_dial_plan"),
+            models.Index(fields=["provider"], name="did_provider"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["free", "reserved", "active", "closed", "terminated"]),
+                name="did_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def status_label(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def call_limit_display(self) -> str:
+        return "Unlimited" if self.call_limit == 0 else str(self.call_limit)
+
+    def comment_for(self, account: User) -> str:
+        """The comment the account's side writes (contract §5)."""
+        return self.reseller_comment if account.writes_reseller_comment else self.comment
+
+
+class DidHistory(models.Model):
+    """One change to a DID: who, when, from where, what."""
+
+    class Source(models.TextChoices):
+        GUI = "gui", "GUI"
+        API = "api", "API"
+        IMPORT = "import", "Import"
+        SYSTEM = "system", "System"
+
+    did = models.ForeignKey(Did, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    action = models.CharField(max_length=50)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "DID history"
+
+    def __str__(self) -> str:
+        return f"{self.did} {self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
