@@ -18,6 +18,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests run without collectstatic: no manifest, so static names are served as they are."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttling counters live in the cache: every test starts from zero."""
     from django.core.cache import cache
