@@ -98,7 +98,9 @@ class WholeNumberField(ContractField):
             return "all"
         if not WHOLE_NUMBER.match(value):
             raise self.invalid()
-        number = int(value)
+        digits = value.lstrip("0") or "0"
+        # Beyond any id (and beyond what int() parses): valid, and it matches nothing.
+        number = MAX_ID + 1 if len(digits) > len(str(MAX_ID)) else int(digits)
         if number < self.minimum:
             raise self.invalid()
         return number
@@ -115,9 +117,26 @@ class StatusField(ContractField):
         return status
 
 
+class HideTerminatedWidget(forms.CheckboxInput):
+    """A checkbox that submits `1` and hands the raw value to validation.
+
+    Django's CheckboxInput turns any submitted text into a bool (`0` and `abc`
+    would both become True); the contract needs `0`, `1` and malformed values apart.
+    """
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs, check_test=lambda v: v in ("1", 1, True))
+
+    def format_value(self, value: Any) -> str:
+        return "1"
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.get(name)
+
+
 class HideTerminatedField(ContractField):
     expected = "expected 0 or 1"
-    widget = forms.CheckboxInput(check_test=lambda v: v in ("1", 1, True))
+    widget = HideTerminatedWidget
 
     def parse(self, value: str) -> bool:
         if value not in ("0", "1"):
@@ -128,6 +147,15 @@ class HideTerminatedField(ContractField):
 class ContractFilter(django_filters.Filter):
     """A filter whose field is a ContractField. With `method=`, django-filter skips
     absent or empty values (None), so a filter method only sees parsed values."""
+
+    field_class = TextField
+
+    def __init__(self, *args: Any, field_class: type[ContractField] | None = None, **kwargs: Any):
+        # django-filter reads `field_class` from the class; taking it as an argument
+        # lets one Filter class serve every parameter (the rest of kwargs go to the field).
+        if field_class is not None:
+            self.field_class = field_class
+        super().__init__(*args, **kwargs)
 
 
 def _id_filter(field: str, value: int) -> Q | None:
