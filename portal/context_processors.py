@@ -1,11 +1,16 @@
 """Template context shared by every portal page: branding and the role's navigation."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 # (label, url name, who sees it). Each page adds its entry here, once.
-NAV_ITEMS: list[tuple[str, str, str]] = [
-    ("DIDs", "dids:list", "can_read_dids"),
+NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
+    # Role user gets the same list scoped to its own DIDs, under its own name.
+    ("DIDs", "dids:list", lambda user: user.can_read_dids and not user.is_end_user),
+    ("Personal DIDs", "dids:list", "is_end_user"),
 ]
 
 
@@ -15,7 +20,8 @@ def portal(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return context
     for label, url_name, attribute in NAV_ITEMS:
-        if not getattr(user, attribute, False):
+        allowed = attribute(user) if callable(attribute) else getattr(user, attribute, False)
+        if not allowed:
             continue
         try:
             url = reverse(url_name)
