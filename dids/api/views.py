@@ -1,0 +1,184 @@
+"""`dids_get`, the MOR-compatible XML API method (docs/api-dids-get.md, dids_get.md).
+
+DRF does the plumbing: `ApiHashAuthentication` (checks 1-5), the permission
+classes (checks 6-7), the FilterSet (check 8). Every refusal is turned into the
+contract's `<page><error>…</error></page>` with HTTP 200 (429 when throttled),
+because MOR clients read the `<error>` element and many HTTP clients throw on 4xx.
+
+The list is streamed: rows come from a database iterator and leave as XML in
+chunks, so memory does not grow with the number of DIDs, and the number of
+queries is fixed whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from accounts.authentication import (
+    ACCESS_DENIED,
+    ApiAuthenticationFailed,
+    ApiHashAuthentication,
+    ApiRefusal,
+    TooManyFailedAttempts,
+    api_parameters,
+    is_test_request,
+)
+from accounts.permissions import CanCallDidsGet, CanManageDids
+from dids.filters import MAX_ID, DidFilterSet
+from dids.models import Did
+from dids.services import dids_release_expired
+
+from .parsers import ContractJSONParser
+from .renderers import DidsXMLRenderer, html_test_page
+from .serializers import DidSerializer
+
+UNKNOWN_METHOD = "Unknown API method"
+NO_DIDS = "No DIDs found"
+METHOD_NOT_ALLOWED = "Method not allowed"
+
+XML_CONTENT_TYPE = "text/xml; charset=utf-8"
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+class ContractNegotiation(DefaultContentNegotiation):
+    """The contract fixes the response format: the client's Accept header (and DRF's
+    `format` override) must neither change it nor cause a 406."""
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
+def _document_response(chunks: Iterator[str], *, test: bool, status: int = 200) -> HttpResponse:
+    body = "".join(html_test_page(chunks) if test else chunks)
+    response = HttpResponse(
+        body.encode("utf-8"),
+        status=status,
+        content_type=HTML_CONTENT_TYPE if test else XML_CONTENT_TYPE,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(text: str, *, test: bool = False, status: int = 200) -> HttpResponse:
+    """`<?xml …?><page><error>TEXT</error></page>` (pretty and in HTML with test=1)."""
+    chunks = DidsXMLRenderer().document({"error": text}, pretty=test)
+    return _document_response(chunks, test=test, status=status)
+
+
+def contract_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF's refusals as the contract's error documents; anything else stays a server error."""
+    request = context["request"]
+    status = 200
+    if isinstance(exc, ApiRefusal | ApiAuthenticationFailed | TooManyFailedAttempts):
+        text = exc.text
+        if isinstance(exc, TooManyFailedAttempts):
+            status = 429
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        text = ACCESS_DENIED  # deny by default: no account was established
+    elif isinstance(exc, exceptions.PermissionDenied):
+        text = str(exc.detail)
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        # Not a contract error: a method the API does not have at all.
+        response = error_response(METHOD_NOT_ALLOWED, status=405)
+        response["Allow"] = "GET, POST"
+        return response
+    else:
+        return None
+    response = error_response(text, test=is_test_request(request), status=status)
+    if isinstance(exc, TooManyFailedAttempts):
+        response["Retry-After"] = str(max(1, int(exc.wait or 1)))
+    return response
+
+
+class DidsGetView(APIView):
+    """`dids_get` at `/billing/api/dids_get` and at `/billing/api/` with `action=dids_get`."""
+
+    authentication_classes = [ApiHashAuthentication]
+    permission_classes = [CanCallDidsGet, CanManageDids]
+    parser_classes = [ContractJSONParser, FormParser, MultiPartParser]
+    renderer_classes = [DidsXMLRenderer]
+    content_negotiation_class = ContractNegotiation
+    throttle_classes: list = []
+    http_method_names = ["get", "post"]
+    # True for `/billing/api/`: the method is named by the `action` parameter.
+    by_action = False
+    api_method = "dids_get"
+    # Rows fetched per database round trip (a server-side cursor on PostgreSQL).
+    chunk_size = 2000
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
+        # Public (no sign-in, no session, no CSRF: DRF's as_view is csrf_exempt);
+        # the `u`/`hash` scheme authenticates every request.
+        return login_not_required(super().as_view(**initkwargs))
+
+    def get_exception_handler(self) -> Callable[..., HttpResponse | None]:
+        return contract_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: an unknown method costs no account lookup and
+        # counts as no failed attempt.
+        if request.method not in ("GET", "POST"):
+            raise exceptions.MethodNotAllowed(request.method)
+        if self.by_action and api_parameters(request).get("action") != self.api_method:
+            raise ApiRefusal(UNKNOWN_METHOD)
+        super().initial(request, *args, **kwargs)
+
+    def get(self, request: Request) -> HttpResponseBase:
+        return self.dids_get(request)
+
+    def post(self, request: Request) -> HttpResponseBase:
+        return self.dids_get(request)
+
+    def dids_get(self, request: Request) -> HttpResponseBase:
+        caller = request.user
+        filterset = DidFilterSet(
+            api_parameters(request),
+            queryset=Did.objects.visible_to(caller).for_listing(),
+            account=caller,
+        )
+        # 8: validated before anything is read or written.
+        error = filterset.first_error()
+        if error is not None:
+            name, expected = error
+            raise ApiRefusal(f"Invalid {name}: {expected}")
+
+        # Closed DIDs past their date are released before they could be listed as closed.
+        dids_release_expired()
+
+        offset, limit = filterset.window()
+        rows = filterset.qs
+        if limit is not None and offset + limit <= MAX_ID:
+            rows = rows[offset : offset + limit]
+        else:
+            rows = rows[offset:]  # a limit beyond any row count is no limit
+        dids = rows.iterator(chunk_size=self.chunk_size)
+        # 9: peek at the first row, so that "nothing" is a proper error document
+        # and not an empty list already half sent.
+        first = next(dids, None)
+        if first is None:
+            raise ApiRefusal(NO_DIDS)
+
+        test = is_test_request(request)
+        serializer = DidSerializer(viewer=caller)
+        elements = (serializer.to_representation(did) for did in chain([first], dids))
+        chunks = DidsXMLRenderer().stream(elements, pretty=test)
+        if test:
+            chunks = html_test_page(chunks)
+        response = StreamingHttpResponse(
+            (chunk.encode("utf-8") for chunk in chunks),
+            content_type=HTML_CONTENT_TYPE if test else XML_CONTENT_TYPE,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
