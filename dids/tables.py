@@ -1,0 +1,202 @@
+"""The DIDs list as a django-tables2 table: the contract's elements as columns.
+
+Which columns a viewer gets comes from `dids.presentation.role_elements` and what a
+cell shows from `dids.presentation.did_elements`, so the list never shows a column
+or a value that `dids_get` hides from the same account. Sorting happens in the
+database (django-tables2 hands each column the queryset), always with the id as
+the last key so that pages never overlap or skip rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django_tables2 as tables
+from django.db import connections, models
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.expressions import BaseExpression, Expression
+from django.db.models.functions import Collate, Concat
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.models import User
+
+from .models import Did, display_name_sql
+from .presentation import did_elements, role_elements
+
+# The largest page a person (or a crafted `per_page`) may ask for; export is for more.
+MAX_PAGE_SIZE = 1000
+# Shown in a cell whose element is absent for that DID (e.g. no owner for reseller stock).
+ABSENT = "—"
+
+SortKeys = Callable[[QuerySet, User], list[Expression]]
+
+
+def number_sort_key(queryset: QuerySet) -> Expression:
+    """The DID number as the contract orders it: by code point ("C" collation)."""
+    if connections[queryset.db].vendor == "postgresql":
+        return Collate("number", "C")
+    return F("number")  # SQLite's BINARY collation is code point order already
+
+
+def device_display_sql() -> Expression:
+    """SQL twin of `dids.models.device_display`: `TYPE/name`, the extension for fax or no name."""
+    label = Case(
+        When(Q(device__type__iexact="FAX") | Q(device__name=""), then=F("device__extension")),
+        default=F("device__name"),
+    )
+    return Concat(F("device__type"), Value("/"), label, output_field=models.CharField())
+
+
+def call_limit_sort_key() -> Expression:
+    # 0 means Unlimited, which belongs after every real limit, not before.
+    return Case(
+        When(call_limit=0, then=Value(2**31)),
+        default=F("call_limit"),
+        output_field=models.BigIntegerField(),
+    )
+
+
+SORT_KEYS: dict[str, SortKeys] = {
+    "id": lambda qs, viewer: [F("id")],
+    "did": lambda qs, viewer: [number_sort_key(qs)],
+    "provider": lambda qs, viewer: [F("provider__name")],
+    "language": lambda qs, viewer: [F("language")],
+    # Labels are the capitalised values, so sorting by value sorts by what is shown.
+    "status": lambda qs, viewer: [F("status")],
+    "reseller": lambda qs, viewer: [display_name_sql("reseller__")],
+    "owner": lambda qs, viewer: [F("owner_name")],
+    "device": lambda qs, viewer: [device_display_sql()],
+    "dial_plan": lambda qs, viewer: [F("dial_plan__name"), F("dial_plan__type")],
+    "simultaneous_call_limit": lambda qs, viewer: [call_limit_sort_key()],
+    "comment": lambda qs, viewer: [
+        F("reseller_comment") if viewer.writes_reseller_comment else F("comment")
+    ],
+    "tone_zone": lambda qs, viewer: [F("tone_zone")],
+}
+
+
+def sorted_by(queryset: QuerySet, keys: list[Expression], descending: bool) -> QuerySet:
+    """Order by the keys then the id; empty values first ascending, last descending
+    (the same on PostgreSQL and SQLite, which differ in where NULLs go by default)."""
+    expressions: list[BaseExpression] = []
+    for key in [*keys, F("id")]:
+        expressions.append(key.desc(nulls_last=True) if descending else key.asc(nulls_first=True))
+    return queryset.order_by(*expressions)
+
+
+class ElementColumn(tables.Column):
+    """One contract element as a column; the value comes from `did_elements`."""
+
+    def __init__(self, element: str, **kwargs: Any) -> None:
+        self.element = element
+        # The accessor is the pk (never empty) so that `render` is called for every
+        # row and decides itself between a value, an empty string and ABSENT.
+        kwargs.setdefault("accessor", "pk")
+        kwargs.setdefault("attrs", {"td": {"class": f"col-{element}"}, "th": {}})
+        super().__init__(**kwargs)
+
+    def render(self, record: Did, table: DidTable) -> str:
+        return table.elements(record).get(self.element, ABSENT)
+
+    def value(self, record: Did, table: DidTable) -> str:
+        return self.render(record, table)
+
+
+class DidNumberColumn(ElementColumn):
+    def render(self, record: Did, table: DidTable) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("dids:detail", args=[record.pk]), record.number
+        )
+
+    def value(self, record: Did, table: DidTable) -> str:
+        return record.number
+
+
+class StatusColumn(ElementColumn):
+    def render(self, record: Did, table: DidTable) -> str:
+        return format_html(
+            '<span class="did-status did-status-{}">{}</span>',
+            record.status,
+            record.status_label,
+        )
+
+    def value(self, record: Did, table: DidTable) -> str:
+        return record.status_label
+
+
+class CommentColumn(ElementColumn):
+    def render(self, record: Did, table: DidTable) -> str:
+        text = table.elements(record).get(self.element)
+        if text is None:
+            return ""
+        # Full text, as the API gives it; the stylesheet clips long ones, the title shows all.
+        return format_html('<span class="did-comment" title="{}">{}</span>', text, text)
+
+
+class DidTable(tables.Table):
+    """The DIDs list. Construct with `viewer=`: the columns depend on the viewer's role."""
+
+    id = ElementColumn("id", verbose_name="ID")
+    did = DidNumberColumn("did", verbose_name="DID")
+    provider = ElementColumn("provider", verbose_name="Provider")
+    language = ElementColumn("language", verbose_name="Language")
+    status = StatusColumn("status", verbose_name="Status")
+    reseller = ElementColumn("reseller", verbose_name="Reseller")
+    owner = ElementColumn("owner", verbose_name="Owner")
+    device = ElementColumn("device", verbose_name="Device")
+    dial_plan = ElementColumn("dial_plan", verbose_name="Dial plan")
+    simultaneous_call_limit = ElementColumn("simultaneous_call_limit", verbose_name="Call limit")
+    comment = CommentColumn("comment", verbose_name="Comment")
+    tone_zone = ElementColumn("tone_zone", verbose_name="Tone zone")
+
+    class Meta:
+        model = Did
+        fields: tuple[str, ...] = ()
+        template_name = "dids/_table.html"
+        attrs = {"id": "result_list", "class": "did-table"}
+        row_attrs = {"data-id": lambda record: record.pk}
+        empty_text = "No DIDs found"
+        order_by_field = "sort"
+        page_field = "page"
+        per_page_field = "per_page"
+
+    def __init__(self, data: QuerySet, *, viewer: User, **kwargs: Any) -> None:
+        self.viewer = viewer
+        self.allowed = role_elements(viewer)
+        # A role never gets a column for an element that the API hides from it.
+        hidden = [name for name in self.base_columns if self._element(name) not in self.allowed]
+        kwargs["exclude"] = (*kwargs.get("exclude", ()), *hidden)
+        self._elements: dict[int, dict[str, str]] = {}
+        super().__init__(data, **kwargs)
+
+    @classmethod
+    def _element(cls, name: str) -> str:
+        column = cls.base_columns[name]
+        return column.element if isinstance(column, ElementColumn) else name
+
+    def elements(self, did: Did) -> dict[str, str]:
+        """`did_elements` of a row, computed once per row for all its cells."""
+        if did.pk not in self._elements:
+            self._elements[did.pk] = did_elements(did, self.viewer, self.allowed)
+        return self._elements[did.pk]
+
+    def paginate(self, *args: Any, per_page: int | None = None, **kwargs: Any) -> None:
+        # `per_page` may come from the query string: keep it within what a page can hold.
+        if per_page is not None:
+            per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+        super().paginate(*args, per_page=per_page, **kwargs)
+
+
+def _order_method(name: str) -> Callable[[DidTable, QuerySet, bool], tuple[QuerySet, bool]]:
+    def order(self: DidTable, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return sorted_by(queryset, SORT_KEYS[name](queryset, self.viewer), is_descending), True
+
+    order.__name__ = f"order_{name}"
+    return order
+
+
+# django-tables2's `order_<column>` hook, one per column, from SORT_KEYS.
+for _name in SORT_KEYS:
+    setattr(DidTable, f"order_{_name}", _order_method(_name))
