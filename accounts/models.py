@@ -223,6 +223,37 @@ class User(AbstractUser):
             return self.owner
         return None
 
+    # What the administration pages let an account do; the navigation reads these too.
+    @property
+    def may_list_accounts(self) -> bool:
+        """Admins list every account; a reseller lists the users it owns."""
+        return self.is_active and (self.is_admin or self.is_reseller)
+
+    @property
+    def may_edit_api_settings(self) -> bool:
+        """Admins edit the system's (and any reseller's) API settings; a reseller its own."""
+        return self.is_active and (self.is_admin or self.is_reseller)
+
+    @property
+    def api_enabled(self) -> bool:
+        """Could this account call dids_get at all (the only API method)?"""
+        from .api_hash import settings_chain  # api_hash imports this module
+
+        if not self.is_active or not self.can_read_dids:
+            return False
+        if self.api_restricted and (
+            self.api_permission_group is None or not self.api_permission_group.allows("dids_get")
+        ):
+            return False
+        return all(settings.allow_api for settings in settings_chain(self))
+
+    @property
+    def may_use_hash_tool(self) -> bool:
+        """Admins and resellers always; anyone else only while the API is open to them."""
+        if not self.is_active:
+            return False
+        return self.is_admin or self.is_reseller or self.api_enabled
+
     @property
     def writes_reseller_comment(self) -> bool:
         """Resellers and their users see and write the reseller's comment; the rest the main one."""
@@ -351,3 +382,38 @@ def mask_secret(secret: str) -> str:
     if not secret:
         return ""
     return "•" * 8 + (secret[-2:] if len(secret) >= 12 else "")
+
+
+class AuditEntry(models.Model):
+    """One change to an account, a group or a setting: who, when, what (old → new).
+
+    Secrets and passwords are never stored here, only the fact that they changed.
+    Entries are written by accounts.services (and the Django admin) and never edited.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The actor's name is copied so that the entry stays readable if the account goes.
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    # A list of {"field": label, "old": text, "new": text} or {"field": label, "note": text}.
+    changes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        return f"{who} {self.get_action_display().lower()} {self.object_repr}"

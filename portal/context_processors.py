@@ -11,6 +11,13 @@ NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
     # Role user gets the same list scoped to its own DIDs, under its own name.
     ("DIDs", "dids:list", lambda user: user.can_read_dids and not user.is_end_user),
     ("Personal DIDs", "dids:list", "is_end_user"),
+    ("Accounts", "accounts:account_list", "may_list_accounts"),
+    ("Accountant groups", "accounts:accountant_group_list", "is_admin"),
+    ("API groups", "accounts:api_group_list", "is_admin"),
+    ("API settings", "accounts:api_settings", "may_edit_api_settings"),
+    ("System settings", "accounts:system_settings", "is_admin"),
+    ("Generate hash", "accounts:hash_tool", "may_use_hash_tool"),
+    ("Audit log", "accounts:audit_log", "is_admin"),
 ]
 
 

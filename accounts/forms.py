@@ -1,0 +1,281 @@
+"""Forms of the administration pages and the sign-in.
+
+Forms only parse input; the rules live in accounts.services, which raise
+ValidationError keyed by these forms' field names (see `add_service_errors`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, QueryDict
+
+from . import services
+from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User
+
+LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minute{s}."
+
+
+def client_address(request: HttpRequest | None) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a proxy rewrites
+    # REMOTE_ADDR, which is how the deployment docs tell you to run behind one.
+    if request is None:
+        return ""
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
+class PortalAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, refusing early (without checking the password) when locked."""
+
+    def clean(self) -> dict:
+        username = self.cleaned_data.get("username") or ""
+        address = client_address(self.request)
+        remaining = services.login_lockout_remaining(username=username, address=address)
+        if remaining:
+            services.login_refused_record(username=username, address=address)
+            minutes = max(1, math.ceil(remaining / 60))
+            raise ValidationError(
+                LOCKED_MESSAGE.format(minutes=minutes, s="" if minutes == 1 else "s"),
+                code="locked",
+            )
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            services.login_failure_record(username=username, address=address)
+            raise
+        if self.user_cache is not None:
+            services.login_success_record(username=username)
+        return cleaned
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: per field where the form has it."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class AccountForm(forms.ModelForm):
+    """The fields of an account an admin edits; validation is the service's."""
+
+    class Meta:
+        model = User
+        fields = services.EDITABLE_USER_FIELDS
+        labels = {"own_providers": "Reseller PRO (own providers)", "is_active": "Active"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        owner.queryset = User.objects.filter(role=User.Role.RESELLER).order_by("username")
+        owner.empty_label = "— the system —"
+        owner.help_text = "Only users can be owned by a reseller; empty means the system."
+        self.fields["accountant_group"].help_text = "Accountants only: their rights."
+        self.fields[
+            "api_permission_group"
+        ].help_text = "Applies only when the account is API restricted."
+        self.fields["api_restricted"].help_text = "Only users and accountants can be restricted."
+        self.fields[
+            "is_system_administrator"
+        ].help_text = (
+            "One admin only: choosing this one moves the designation from the current one."
+        )
+
+    def _post_clean(self) -> None:
+        # The model's rules are applied by accounts.services, with the previous state
+        # at hand (e.g. moving the system administrator); the instance stays untouched.
+        pass
+
+
+class AccountCreateForm(AccountForm):
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_confirm = forms.CharField(
+        label="Password (again)",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if (
+            cleaned.get("password")
+            and cleaned.get("password_confirm")
+            and cleaned["password"] != cleaned["password_confirm"]
+        ):
+            self.add_error("password_confirm", "The two passwords do not match.")
+        return cleaned
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_confirm = forms.CharField(
+        label="New password (again)",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if (
+            cleaned.get("password")
+            and cleaned.get("password_confirm")
+            and cleaned["password"] != cleaned["password_confirm"]
+        ):
+            self.add_error("password_confirm", "The two passwords do not match.")
+        return cleaned
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    role = forms.ChoiceField(
+        required=False, choices=[("", "All roles"), *User.Role.choices], label="Role"
+    )
+
+
+class _LevelsForm(forms.Form):
+    """A name and one level per registered right or method."""
+
+    registry: dict[str, str] = {}
+    level_choices: list[tuple[str, str]] = []
+
+    name = forms.CharField(max_length=100)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in self.registry.items():
+            self.fields[key] = forms.ChoiceField(
+                label=label, choices=self.level_choices, widget=forms.RadioSelect
+            )
+
+    def levels(self) -> dict[str, str]:
+        return {key: self.cleaned_data[key] for key in self.registry}
+
+
+class AccountantGroupForm(_LevelsForm):
+    registry = ACCOUNTANT_RIGHTS
+    level_choices = Level.choices
+
+
+class ApiPermissionGroupForm(_LevelsForm):
+    registry = API_METHODS
+    level_choices = MethodRight.choices
+
+
+class ApiSettingsForm(forms.Form):
+    """System API settings (with Allow GET API) or a reseller's (without)."""
+
+    allow_api = forms.BooleanField(label="Allow API", required=False)
+    allow_get_api = forms.BooleanField(
+        label="Allow GET API",
+        required=False,
+        help_text="Good for testing, unsafe in production.",
+    )
+    disable_hash_checking = forms.BooleanField(
+        label="Disable hash checking",
+        required=False,
+        help_text="Requests then need no hash: anyone who knows a username can call the API.",
+    )
+    new_secret = forms.CharField(
+        label="New API Secret Key",
+        required=False,
+        strip=False,
+        max_length=255,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Leave empty to keep the current secret key. It is shown once after saving.",
+    )
+    generate_secret = forms.BooleanField(label="Generate a strong secret key", required=False)
+    remove_secret = forms.BooleanField(label="Remove the secret key", required=False)
+
+    def __init__(self, *args, system: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not system:
+            del self.fields["allow_get_api"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        chosen = [
+            bool(cleaned.get("new_secret")),
+            bool(cleaned.get("generate_secret")),
+            bool(cleaned.get("remove_secret")),
+        ]
+        if sum(chosen) > 1:
+            raise ValidationError("Choose one: type a new secret key, generate one, or remove it.")
+        return cleaned
+
+    def new_secret_value(self) -> str | None:
+        """The secret to store: typed, generated, or None to keep the current one."""
+        if self.cleaned_data.get("generate_secret"):
+            return services.generate_api_secret()
+        return self.cleaned_data.get("new_secret") or None
+
+
+class SystemSettingsForm(forms.Form):
+    days_for_did_close = forms.IntegerField(
+        label="Days for DID close",
+        min_value=0,
+        max_value=1000,
+        help_text="How long a closed DID stays reserved for its user (0 to 1000).",
+    )
+
+
+class HashToolForm(forms.Form):
+    request = forms.CharField(
+        label="Request",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "spellcheck": "false"}),
+        help_text=(
+            "A full URL, a query string, or parameters one per line (name=value). "
+            "A hash already in it is ignored."
+        ),
+        max_length=20000,
+    )
+    settings_of = forms.ModelChoiceField(
+        label="Settings of",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="The system",
+        help_text="Whose API secret key the hash is for.",
+    )
+
+    def __init__(self, *args, viewer: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if viewer.is_admin:
+            self.fields["settings_of"].queryset = User.objects.filter(
+                role=User.Role.RESELLER
+            ).order_by("username")
+        else:
+            # Everyone else gets the hash for their own settings only.
+            del self.fields["settings_of"]
+
+
+def parse_api_request(text: str) -> dict[str, str]:
+    """The parameters of a pasted request: a URL, a query string, or name=value lines.
+
+    A URL or query string is percent-decoded as the API decodes it (the last value of
+    a repeated name wins, as Django's QueryDict.get does); lines are taken literally.
+    """
+    text = text.strip()
+    if "?" in text:
+        text = text.split("?", 1)[1]
+    text = text.split("#", 1)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and not any("&" in line for line in lines):
+        params: dict[str, str] = {}
+        for line in lines:
+            name, _, value = line.partition("=")
+            params[name.strip()] = value
+        return params
+    query = QueryDict("&".join(lines))
+    return {name: query.get(name, "") for name in query}

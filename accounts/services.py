@@ -1,0 +1,530 @@
+"""Writes to accounts, groups and settings, and the sign-in lockout.
+
+Every write is a typed `<entity>_<action>(*, …)` function: it validates (raising
+ValidationError keyed by field name, changing nothing), locks what it changes,
+saves, and records an audit entry, all in one transaction. Views and the Django
+admin call these; they never save these models themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .audit import (
+    accountant_group_snapshot,
+    api_permission_group_snapshot,
+    api_settings_snapshot,
+    audit_record,
+    creation_changes,
+    snapshot_changes,
+    system_settings_snapshot,
+    user_snapshot,
+)
+from .models import (
+    ACCOUNTANT_RIGHTS,
+    API_METHODS,
+    AccountantGroup,
+    ApiPermissionGroup,
+    ApiSettings,
+    AuditEntry,
+    Level,
+    MethodRight,
+    SystemSettings,
+    User,
+)
+
+logger = logging.getLogger("accounts.security")
+
+# --- Accounts -----------------------------------------------------------------
+
+# The fields that the administration pages may change on an account.
+EDITABLE_USER_FIELDS: tuple[str, ...] = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "role",
+    "owner",
+    "accountant_group",
+    "api_permission_group",
+    "api_restricted",
+    "own_providers",
+    "is_system_administrator",
+    "is_active",
+)
+
+
+class _Errors:
+    """Collects field errors so that a form can show every one of them at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def absorb(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                self.add(field, message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def _validate_account(user: User, *, by: User, previous: User | None) -> None:
+    errors = _Errors()
+    try:
+        # The database constraints restate these rules; Model.clean() words them for people.
+        user.full_clean(
+            exclude=["password", "last_login", "date_joined"], validate_constraints=False
+        )
+    except ValidationError as error:
+        errors.absorb(error)
+    if user.own_providers and not user.is_reseller:
+        errors.add("own_providers", "Only resellers can be Reseller PRO.")
+    if previous is not None:
+        if (
+            previous.is_reseller
+            and not user.is_reseller
+            and User.objects.filter(owner_id=previous.pk).exists()
+        ):
+            errors.add("role", "This reseller owns accounts: give them another owner first.")
+        if previous.is_system_administrator and not user.is_system_administrator:
+            errors.add(
+                "is_system_administrator",
+                "Make another admin the system administrator instead.",
+            )
+        # Guard against an admin locking themselves out of the administration pages.
+        if previous.pk == by.pk:
+            if not user.is_admin:
+                errors.add("role", "You cannot take away your own admin role.")
+            if not user.is_active:
+                errors.add("is_active", "You cannot deactivate your own account.")
+    errors.raise_if_any()
+
+
+def _take_system_administrator(*, by: User, user: User) -> None:
+    """Move the system administrator designation to `user` (the caller saves `user`)."""
+    for holder in User.objects.select_for_update().filter(is_system_administrator=True):
+        if holder.pk == user.pk:
+            continue
+        before = user_snapshot(holder)
+        holder.is_system_administrator = False
+        holder.save(update_fields=["is_system_administrator"])
+        audit_record(
+            by=by,
+            action=AuditEntry.Action.UPDATE,
+            instance=holder,
+            changes=snapshot_changes(before, user_snapshot(holder)),
+        )
+
+
+def _save_account(user: User) -> None:
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        # Only a concurrent change can get here: validation ran inside our transaction.
+        raise ValidationError(
+            "Someone else changed these accounts at the same time; please try again."
+        ) from error
+
+
+@transaction.atomic
+def user_create(
+    *,
+    by: User,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    owner: User | None = None,
+    accountant_group: AccountantGroup | None = None,
+    api_permission_group: ApiPermissionGroup | None = None,
+    api_restricted: bool = False,
+    own_providers: bool = False,
+    is_system_administrator: bool = False,
+    is_active: bool = True,
+) -> User:
+    user = User(
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        role=role,
+        owner=owner,
+        accountant_group=accountant_group,
+        api_permission_group=api_permission_group,
+        api_restricted=api_restricted,
+        own_providers=own_providers,
+        is_system_administrator=is_system_administrator,
+        is_active=is_active,
+    )
+    errors = _Errors()
+    try:
+        _validate_account(user, by=by, previous=None)
+    except ValidationError as error:
+        errors.absorb(error)
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as error:
+        for message in error.messages:
+            errors.add("password", message)
+    errors.raise_if_any()
+    if is_system_administrator:
+        _take_system_administrator(by=by, user=user)
+    user.set_password(password)
+    _save_account(user)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.CREATE,
+        instance=user,
+        changes=[
+            *creation_changes(user_snapshot(user)),
+            {"field": "Password", "note": "password set"},
+        ],
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(*, by: User, user: User, fields: Mapping[str, object]) -> User:
+    """Change the given fields of an account (names from EDITABLE_USER_FIELDS)."""
+    unknown = set(fields) - set(EDITABLE_USER_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    previous = User.objects.get(pk=user.pk)
+    before = user_snapshot(locked)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    _validate_account(locked, by=by, previous=previous)
+    if locked.is_system_administrator and not previous.is_system_administrator:
+        _take_system_administrator(by=by, user=locked)
+    _save_account(locked)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=locked,
+        changes=snapshot_changes(before, user_snapshot(locked)),
+    )
+    return locked
+
+
+@transaction.atomic
+def user_set_password(*, by: User, user: User, password: str) -> None:
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    try:
+        password_validation.validate_password(password, user=locked)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+    locked.set_password(password)
+    locked.save(update_fields=["password"])
+    user.password = locked.password
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=locked,
+        changes=[{"field": "Password", "note": "password changed"}],
+    )
+
+
+# --- Groups -----------------------------------------------------------------
+
+
+def _levels(
+    given: Mapping[str, str], registry: Mapping[str, str], choices: type, default: str
+) -> dict[str, str]:
+    """Every name in the registry with a valid level; anything else is refused."""
+    unknown = set(given) - set(registry)
+    if unknown:
+        raise ValidationError(f"Unknown: {', '.join(sorted(unknown))}.")
+    levels: dict[str, str] = {}
+    for name in registry:
+        level = given.get(name, default)
+        if level not in choices.values:
+            raise ValidationError({name: f"Select one of {', '.join(choices.values)}."})
+        levels[name] = level
+    return levels
+
+
+def _validate_group(group: AccountantGroup | ApiPermissionGroup) -> None:
+    group.full_clean()
+
+
+@transaction.atomic
+def accountant_group_create(*, by: User, name: str, rights: Mapping[str, str]) -> AccountantGroup:
+    group = AccountantGroup(name=name, rights=_levels(rights, ACCOUNTANT_RIGHTS, Level, Level.NONE))
+    _validate_group(group)
+    group.save()
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.CREATE,
+        instance=group,
+        changes=creation_changes(accountant_group_snapshot(group)),
+    )
+    return group
+
+
+@transaction.atomic
+def accountant_group_update(
+    *, by: User, group: AccountantGroup, name: str, rights: Mapping[str, str]
+) -> AccountantGroup:
+    locked = AccountantGroup.objects.select_for_update().get(pk=group.pk)
+    before = accountant_group_snapshot(locked)
+    locked.name = name
+    locked.rights = _levels(rights, ACCOUNTANT_RIGHTS, Level, Level.NONE)
+    _validate_group(locked)
+    locked.save()
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=locked,
+        changes=snapshot_changes(before, accountant_group_snapshot(locked)),
+    )
+    return locked
+
+
+def _delete_group(*, by: User, group: AccountantGroup | ApiPermissionGroup, snapshot) -> None:
+    model = type(group)
+    locked = model.objects.select_for_update().get(pk=group.pk)
+    if locked.members.exists():
+        raise ValidationError(
+            "This group has members: move them to another group before deleting it."
+        )
+    changes = [
+        {"field": label, "old": value, "new": "—"} for label, value in snapshot(locked).items()
+    ]
+    audit_record(by=by, action=AuditEntry.Action.DELETE, instance=locked, changes=changes)
+    locked.delete()
+
+
+@transaction.atomic
+def accountant_group_delete(*, by: User, group: AccountantGroup) -> None:
+    _delete_group(by=by, group=group, snapshot=accountant_group_snapshot)
+
+
+@transaction.atomic
+def api_permission_group_create(
+    *, by: User, name: str, methods: Mapping[str, str]
+) -> ApiPermissionGroup:
+    group = ApiPermissionGroup(
+        name=name, methods=_levels(methods, API_METHODS, MethodRight, MethodRight.DISABLED)
+    )
+    _validate_group(group)
+    group.save()
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.CREATE,
+        instance=group,
+        changes=creation_changes(api_permission_group_snapshot(group)),
+    )
+    return group
+
+
+@transaction.atomic
+def api_permission_group_update(
+    *, by: User, group: ApiPermissionGroup, name: str, methods: Mapping[str, str]
+) -> ApiPermissionGroup:
+    locked = ApiPermissionGroup.objects.select_for_update().get(pk=group.pk)
+    before = api_permission_group_snapshot(locked)
+    locked.name = name
+    locked.methods = _levels(methods, API_METHODS, MethodRight, MethodRight.DISABLED)
+    _validate_group(locked)
+    locked.save()
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=locked,
+        changes=snapshot_changes(before, api_permission_group_snapshot(locked)),
+    )
+    return locked
+
+
+@transaction.atomic
+def api_permission_group_delete(*, by: User, group: ApiPermissionGroup) -> None:
+    _delete_group(by=by, group=group, snapshot=api_permission_group_snapshot)
+
+
+# --- Settings ---------------------------------------------------------------
+
+
+def generate_api_secret() -> str:
+    """A strong secret for the API hash: 256 bits, URL-safe so that it pastes anywhere."""
+    return secrets.token_urlsafe(32)
+
+
+ALLOW_API_NEEDS_SECRET = "Allow API cannot be switched on without an API Secret Key."  # noqa: S105
+
+
+@transaction.atomic
+def api_settings_update(
+    *,
+    by: User,
+    reseller: User | None,
+    allow_api: bool,
+    disable_hash_checking: bool,
+    allow_get_api: bool | None = None,
+    new_secret: str | None = None,
+    remove_secret: bool = False,
+) -> ApiSettings:
+    """Save the system's (reseller None) or a reseller's API settings.
+
+    `new_secret` None keeps the stored secret; `remove_secret` clears it. Allow GET
+    API exists only in the system settings.
+    """
+    if reseller is not None and allow_get_api is not None:
+        raise ValueError("Allow GET API is a system setting only.")
+    if new_secret is not None and remove_secret:
+        raise ValidationError({"remove_secret": "Either set a new secret key or remove it."})
+    if reseller is not None and not reseller.is_reseller:
+        raise ValidationError("Only resellers have API settings of their own.")
+    rows = ApiSettings.objects.select_for_update()
+    existing = (
+        rows.filter(reseller__isnull=True).first()
+        if reseller is None
+        else rows.filter(reseller=reseller).first()
+    )
+    api_settings = existing if existing is not None else ApiSettings(reseller=reseller)
+    before = api_settings_snapshot(api_settings)
+    api_settings.allow_api = allow_api
+    api_settings.disable_hash_checking = disable_hash_checking
+    if allow_get_api is not None:
+        api_settings.allow_get_api = allow_get_api
+    if remove_secret:
+        api_settings.api_secret_key = ""
+    elif new_secret is not None:
+        if not new_secret:
+            raise ValidationError({"new_secret": "The secret key cannot be empty."})
+        api_settings.api_secret_key = new_secret
+    if api_settings.allow_api and not api_settings.api_secret_key:
+        raise ValidationError({"allow_api": ALLOW_API_NEEDS_SECRET})
+    api_settings.full_clean(exclude=["reseller"], validate_constraints=False)
+    api_settings.save()
+    after = api_settings_snapshot(api_settings)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.UPDATE if existing is not None else AuditEntry.Action.CREATE,
+        instance=api_settings,
+        changes=(
+            snapshot_changes(before, after) if existing is not None else creation_changes(after)
+        ),
+    )
+    return api_settings
+
+
+@transaction.atomic
+def system_settings_update(*, by: User, days_for_did_close: int) -> SystemSettings:
+    SystemSettings.load()  # the row exists before it is locked
+    locked = SystemSettings.objects.select_for_update().get(pk=1)
+    before = system_settings_snapshot(locked)
+    locked.days_for_did_close = days_for_did_close
+    locked.full_clean(validate_constraints=False)
+    locked.save()
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.UPDATE,
+        instance=locked,
+        changes=snapshot_changes(before, system_settings_snapshot(locked)),
+    )
+    return locked
+
+
+# --- Sign-in lockout --------------------------------------------------------
+# Failed sign-ins are counted per username and per client address in the cache
+# (shared between processes when CACHE_URL points to Redis). Each counter holds
+# the count and the time of its first failure: the window is fixed from there.
+
+
+def _now() -> float:
+    """The clock of the lockout (tests replace it)."""
+    return time.time()
+
+
+@dataclass(frozen=True)
+class LoginCounter:
+    key: str
+    label: str  # what the log says: the username or the address
+
+
+def _counters(username: str, address: str) -> list[LoginCounter]:
+    # Usernames are hashed in the key: any text may be typed, cache keys are limited.
+    digest = hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()
+    counters = [LoginCounter(f"login-failures:user:{digest}", f"username {username!r}")]
+    if address:
+        counters.append(LoginCounter(f"login-failures:addr:{address}", f"address {address}"))
+    return counters
+
+
+def _limit_and_window() -> tuple[int, int]:
+    return (
+        int(getattr(settings, "LOGIN_FAILURE_LIMIT", 5)),
+        int(getattr(settings, "LOGIN_FAILURE_WINDOW", 900)),
+    )
+
+
+def login_lockout_remaining(*, username: str, address: str) -> int:
+    """Seconds until sign-in may be tried again for this username or address; 0 if not locked."""
+    limit, window = _limit_and_window()
+    if limit <= 0:
+        return 0
+    now = _now()
+    remaining = 0.0
+    for counter in _counters(username, address):
+        entry = cache.get(counter.key)
+        if not entry:
+            continue
+        count, first = entry
+        left = first + window - now
+        if count >= limit and left > 0:
+            remaining = max(remaining, left)
+    return math.ceil(remaining)
+
+
+def login_failure_record(*, username: str, address: str) -> None:
+    """Count a failed sign-in; log it, and log the lockout when a limit is reached."""
+    limit, window = _limit_and_window()
+    logger.warning("Sign-in failed for username %r from %s", username, address or "unknown")
+    if limit <= 0:
+        return
+    now = _now()
+    for counter in _counters(username, address):
+        entry = cache.get(counter.key)
+        count, first = entry if entry and entry[1] + window > now else (0, now)
+        count += 1
+        # Not atomic across processes: a few extra tries under a race are acceptable here.
+        cache.set(counter.key, (count, first), timeout=max(1, int(first + window - now) + 1))
+        if count == limit:
+            logger.warning(
+                "Sign-in locked for %s after %d failures (for %d seconds)",
+                counter.label,
+                count,
+                window,
+            )
+
+
+def login_refused_record(*, username: str, address: str) -> None:
+    logger.warning(
+        "Sign-in refused while locked for username %r from %s", username, address or "unknown"
+    )
+
+
+def login_success_record(*, username: str) -> None:
+    """A correct password clears the username's counter (not the address's)."""
+    cache.delete(_counters(username, "")[0].key)
