@@ -1,14 +1,73 @@
 """The Django admin for accounts, groups and settings. Secrets are never shown in full."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest, HttpResponse
 
-from .models import AccountantGroup, ApiPermissionGroup, ApiSettings, SystemSettings, User
+from .audit import (
+    accountant_group_snapshot,
+    api_permission_group_snapshot,
+    api_settings_snapshot,
+    audit_record,
+    change_text,
+    creation_changes,
+    snapshot_changes,
+    system_settings_snapshot,
+    user_snapshot,
+)
+from .models import (
+    AccountantGroup,
+    ApiPermissionGroup,
+    ApiSettings,
+    AuditEntry,
+    SystemSettings,
+    User,
+)
+
+
+class AuditedAdminMixin:
+    """Changes made in the Django admin land in the audit log like the portal's own."""
+
+    audit_snapshot: Callable[[Any], dict]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        snapshot = type(self).audit_snapshot
+        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        after = snapshot(obj)
+        audit_record(
+            by=request.user,
+            action=AuditEntry.Action.UPDATE if before is not None else AuditEntry.Action.CREATE,
+            instance=obj,
+            changes=snapshot_changes(before, after)
+            if before is not None
+            else creation_changes(after),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        changes = [
+            {"field": label, "old": value, "new": "—"}
+            for label, value in type(self).audit_snapshot(obj).items()
+            if isinstance(value, str)
+        ]
+        audit_record(
+            by=request.user, action=AuditEntry.Action.DELETE, instance=obj, changes=changes
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        # One entry per object, as for a single delete.
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    audit_snapshot = user_snapshot
     list_display = ("username", "display_name", "role", "owner", "is_active", "api_restricted")
     list_filter = ("role", "is_active", "api_restricted", "own_providers")
     search_fields = ("username", "first_name", "last_name", "email")
@@ -37,15 +96,32 @@ class UserAdmin(DjangoUserAdmin):
         ("Portal", {"fields": ("role", "owner")}),
     )
 
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        # A redirect after a POST is the admin's "password changed".
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            audit_record(
+                by=request.user,
+                action=AuditEntry.Action.UPDATE,
+                instance=user,
+                changes=[{"field": "Password", "note": "password changed"}],
+            )
+        return response
+
 
 @admin.register(AccountantGroup)
-class AccountantGroupAdmin(admin.ModelAdmin):
+class AccountantGroupAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_snapshot = accountant_group_snapshot
     list_display = ("name", "manage_dids")
     search_fields = ("name",)
 
 
 @admin.register(ApiPermissionGroup)
-class ApiPermissionGroupAdmin(admin.ModelAdmin):
+class ApiPermissionGroupAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_snapshot = api_permission_group_snapshot
     list_display = ("name", "methods")
     search_fields = ("name",)
 
@@ -76,7 +152,8 @@ class ApiSettingsForm(forms.ModelForm):
 
 
 @admin.register(ApiSettings)
-class ApiSettingsAdmin(admin.ModelAdmin):
+class ApiSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_snapshot = api_settings_snapshot
     form = ApiSettingsForm
     list_display = ("__str__", "allow_api", "allow_get_api", "disable_hash_checking", "secret")
     list_select_related = ("reseller",)
@@ -97,11 +174,45 @@ class ApiSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(SystemSettings)
-class SystemSettingsAdmin(admin.ModelAdmin):
+class SystemSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_snapshot = system_settings_snapshot
     list_display = ("__str__", "days_for_did_close")
 
     def has_add_permission(self, request) -> bool:
         return not SystemSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: entries are written by the services, never edited."""
+
+    list_display = ("created_at", "actor_name", "action", "object_type", "object_repr")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_name", "object_repr")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "actor_name",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "change_list",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Changes")
+    def change_list(self, obj: AuditEntry) -> str:
+        return "; ".join(change_text(change) for change in obj.changes)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False

@@ -1,0 +1,130 @@
+"""Accountant groups and API permission groups: CRUD with a level per right or method."""
+
+from django.urls import reverse
+
+from accounts.models import AccountantGroup, ApiPermissionGroup, AuditEntry, Level, MethodRight
+
+
+def test_admin_creates_an_accountant_group(client, portal_admin):
+    client.force_login(portal_admin)
+    response = client.post(
+        reverse("accounts:accountant_group_create"), {"name": "Billing", "manage_dids": "write"}
+    )
+    assert response.status_code == 302
+    group = AccountantGroup.objects.get(name="Billing")
+    assert group.rights == {"manage_dids": Level.WRITE}
+    assert AuditEntry.objects.get().changes == [
+        {"field": "Name", "old": "—", "new": "Billing"},
+        {"field": "Manage DIDs", "old": "—", "new": "Write"},
+    ]
+
+
+def test_accountant_group_form_has_a_level_per_right(client, portal_admin):
+    client.force_login(portal_admin)
+    form = client.get(reverse("accounts:accountant_group_create")).context["form"]
+    assert [(c[0]) for c in form.fields["manage_dids"].choices] == ["none", "read", "write"]
+    assert form.initial["manage_dids"] == "none"
+
+
+def test_unknown_level_is_refused(client, portal_admin, did_readers):
+    client.force_login(portal_admin)
+    response = client.post(
+        reverse("accounts:accountant_group_edit", args=[did_readers.pk]),
+        {"name": "DID readers", "manage_dids": "admin"},
+    )
+    assert response.context["form"].errors == {
+        "manage_dids": ["Select a valid choice. admin is not one of the available choices."]
+    }
+    did_readers.refresh_from_db()
+    assert did_readers.rights == {"manage_dids": Level.READ}
+
+
+def test_group_names_are_unique(client, portal_admin, did_readers, no_rights):
+    client.force_login(portal_admin)
+    response = client.post(
+        reverse("accounts:accountant_group_edit", args=[no_rights.pk]),
+        {"name": "DID readers", "manage_dids": "none"},
+    )
+    assert response.context["form"].errors == {
+        "name": ["Accountant group with this Name already exists."]
+    }
+    no_rights.refresh_from_db()
+    assert no_rights.name == "Payroll"
+
+
+def test_admin_edits_an_accountant_group_and_it_is_audited(client, portal_admin, did_readers):
+    client.force_login(portal_admin)
+    client.post(
+        reverse("accounts:accountant_group_edit", args=[did_readers.pk]),
+        {"name": "DID writers", "manage_dids": "write"},
+    )
+    did_readers.refresh_from_db()
+    assert did_readers.name == "DID writers"
+    assert did_readers.manage_dids == Level.WRITE
+    assert AuditEntry.objects.get().changes == [
+        {"field": "Name", "old": "DID readers", "new": "DID writers"},
+        {"field": "Manage DIDs", "old": "Read", "new": "Write"},
+    ]
+
+
+def test_a_group_with_members_cannot_be_deleted(client, portal_admin, accountant, did_readers):
+    client.force_login(portal_admin)
+    response = client.post(reverse("accounts:accountant_group_delete", args=[did_readers.pk]))
+    assert response.status_code == 400
+    assert (
+        "This group has members: move them to another group before deleting it."
+        in response.content.decode()
+    )
+    assert AccountantGroup.objects.filter(pk=did_readers.pk).exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_admin_deletes_an_empty_group(client, portal_admin, no_rights):
+    client.force_login(portal_admin)
+    response = client.post(reverse("accounts:accountant_group_delete", args=[no_rights.pk]))
+    assert response.status_code == 302
+    assert not AccountantGroup.objects.filter(pk=no_rights.pk).exists()
+    entry = AuditEntry.objects.get()
+    assert entry.action == AuditEntry.Action.DELETE
+    assert entry.object_repr == "Payroll"
+
+
+def test_admin_lists_accountant_groups_with_their_levels(
+    client, portal_admin, did_readers, accountant
+):
+    client.force_login(portal_admin)
+    response = client.get(reverse("accounts:accountant_group_list"))
+    rows = response.context["rows"]
+    assert [(r["group"].name, r["levels"]) for r in rows] == [
+        ("DID readers", [("Manage DIDs", "read")])
+    ]
+
+
+def test_admin_creates_and_edits_an_api_permission_group(client, portal_admin):
+    client.force_login(portal_admin)
+    client.post(reverse("accounts:api_group_create"), {"name": "Integrations", "dids_get": "read"})
+    group = ApiPermissionGroup.objects.get(name="Integrations")
+    assert group.allows("dids_get")
+    client.post(
+        reverse("accounts:api_group_edit", args=[group.pk]),
+        {"name": "Integrations", "dids_get": "disabled"},
+    )
+    group.refresh_from_db()
+    assert group.methods == {"dids_get": MethodRight.DISABLED}
+    assert [e.action for e in AuditEntry.objects.order_by("id")] == ["create", "update"]
+
+
+def test_api_permission_group_with_members_is_kept(client, portal_admin, dids_get_group, end_user):
+    end_user.api_restricted = True
+    end_user.api_permission_group = dids_get_group
+    end_user.save()
+    client.force_login(portal_admin)
+    response = client.post(reverse("accounts:api_group_delete", args=[dids_get_group.pk]))
+    assert response.status_code == 400
+    assert ApiPermissionGroup.objects.filter(pk=dids_get_group.pk).exists()
+
+
+def test_editing_an_unknown_group_is_not_found(client, portal_admin):
+    client.force_login(portal_admin)
+    assert client.get(reverse("accounts:api_group_edit", args=[999])).status_code == 404
+    assert client.post(reverse("accounts:accountant_group_delete", args=[999])).status_code == 404
