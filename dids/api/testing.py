@@ -43,10 +43,18 @@ def call(
     url: str = DIDS_GET_URL,
     **extra: Any,
 ) -> HttpResponseBase:
-    """POST (form body) or GET (query string) the parameters."""
+    """POST (form body) or GET (query string) the parameters; the body is read at once.
+
+    Reading it at once matters: an unread streamed response keeps its database
+    cursor open until garbage collection, which may close it inside a later
+    test's transaction (on PostgreSQL that aborts the later test's transaction).
+    """
     if method == "get":
-        return client.get(url, params or {}, **extra)
-    return client.post(url, params or {}, **extra)
+        response = client.get(url, params or {}, **extra)
+    else:
+        response = client.post(url, params or {}, **extra)
+    body_of(response)
+    return response
 
 
 def document(response: HttpResponseBase) -> Element:

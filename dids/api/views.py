@@ -101,6 +101,29 @@ def contract_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpR
     return response
 
 
+class DidStream:
+    """The response body: encoded chunks, and a close() that closes the database cursor.
+
+    The server calls close() when the response ends, also when the client goes
+    away mid-stream; without it the cursor (a server-side cursor on PostgreSQL,
+    opened by the peek at the first row) would be closed only whenever the
+    garbage collector gets to it.
+    """
+
+    def __init__(self, chunks: Iterator[str], *, rows: Iterator[Did]) -> None:
+        self.chunks = chunks
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self.chunks).encode("utf-8")
+
+    def close(self) -> None:
+        self.rows.close()
+
+
 class DidsGetView(APIView):
     """`dids_get` at `/billing/api/dids_get` and at `/billing/api/` with `action=dids_get`."""
 
@@ -177,7 +200,7 @@ class DidsGetView(APIView):
         if test:
             chunks = html_test_page(chunks)
         response = StreamingHttpResponse(
-            (chunk.encode("utf-8") for chunk in chunks),
+            DidStream(chunks, rows=dids),
             content_type=HTML_CONTENT_TYPE if test else XML_CONTENT_TYPE,
         )
         response["Cache-Control"] = "no-store"
