@@ -1,0 +1,222 @@
+"""The Generate hash tool shows exactly the hash that dids_get accepts."""
+
+import hashlib
+
+import pytest
+from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounts.api_hash import HASH_KEYS
+from accounts.forms import parse_api_request
+from accounts.models import ApiSettings, User
+from dids.api.testing import error_of, rows_of
+from dids.models import Did
+from portal.testing.factories import ApiSettingsFactory, DidFactory
+
+
+def sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def tool(client, text: str, **extra: str):
+    response = client.get(reverse("accounts:hash_tool"), {"request": text, **extra})
+    assert response.status_code == 200
+    return response.context["result"]
+
+
+def test_parses_a_full_url():
+    assert parse_api_request(
+        "https://portal.example.com/billing/api/dids_get?u=alice&s_call_type=a%20b%26c#top"
+    ) == {"u": "alice", "s_call_type": "a b&c"}
+
+
+def test_parses_a_query_string_with_the_last_value_winning():
+    assert parse_api_request("?u=alice&period_start=1&period_start=2") == {
+        "u": "alice",
+        "period_start": "2",
+    }
+
+
+def test_parses_parameters_one_per_line_literally():
+    assert parse_api_request("u=alice\nperiod_start=100%\n  user_id = 7 ") == {
+        "u": "alice",
+        "period_start": "100%",
+        "user_id": " 7",
+    }
+
+
+def test_shows_the_hashed_parameters_in_the_legacy_order(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    result = tool(client, "u=alice&period_end=20&user_id=5&search_status=free&hash=abc")
+    assert result["pairs"] == [("user_id", "5"), ("period_end", "20")]
+    assert result["hash"] == sha1("520secret")
+    assert result["hash_string_shape"] == "520<secret key>"
+    assert result["request_with_hash"] == (
+        f"u=alice&period_end=20&user_id=5&search_status=free&hash={sha1('520secret')}"
+    )
+
+
+def test_an_ordinary_request_hashes_the_secret_alone(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    result = tool(client, "u=alice&search_status=active")
+    assert result["pairs"] == []
+    assert result["hash"] == "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
+
+
+def test_admins_hash_is_accepted_by_dids_get(client, portal_admin, system_api):
+    did = DidFactory(number="37060000001")
+    client.force_login(portal_admin)
+    result = tool(client, "/billing/api/dids_get?u=alice&user_id=5&period_start=1700000000")
+    assert [name for name, _ in result["pairs"]] == ["user_id", "period_start"]
+    api = client.__class__()  # an integration: no session
+    response = api.post("/billing/api/dids_get?" + result["request_with_hash"])
+    assert [dict(row)["id"] for row in rows_of(response)] == [str(did.pk)]
+    # And a wrong hash is refused, so the acceptance above is real.
+    wrong = result["request_with_hash"].replace(result["hash"], sha1("other"))
+    assert error_of(api.post("/billing/api/dids_get?" + wrong)) == "Incorrect hash"
+
+
+def test_resellers_hash_is_accepted_by_dids_get(client, reseller, system_api):
+    ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
+    did = DidFactory(number="37060000002", reseller=reseller)
+    DidFactory(number="37060000003")
+    client.force_login(reseller)
+    result = tool(client, "u=charlie&s_call_type=all&user_id=%C3%A9")
+    # user_id comes before s_call_type in the legacy order, whatever the request's order.
+    assert result["pairs"] == [("user_id", "é"), ("s_call_type", "all")]
+    assert result["hash"] == sha1("éallcharlies-secret")
+    assert result["settings_label"] == "charlie"
+    api = client.__class__()
+    response = api.post("/billing/api/dids_get?" + result["request_with_hash"])
+    assert [dict(row)["did"] for row in rows_of(response)] == [did.number]
+
+
+def test_resellers_user_gets_its_resellers_hash(client, reseller, reseller_user, system_api):
+    ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
+    did = DidFactory(number="37060000004", reseller=reseller, user=reseller_user)
+    client.force_login(reseller_user)
+    result = tool(client, "u=erin")
+    assert result["hash"] == sha1("charlies-secret")
+    response = client.__class__().post(
+        "/billing/api/dids_get", {"u": "erin", "hash": result["hash"]}
+    )
+    assert [dict(row)["id"] for row in rows_of(response)] == [str(did.pk)]
+
+
+def test_admin_picks_a_resellers_settings(client, portal_admin, reseller, system_api):
+    ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
+    client.force_login(portal_admin)
+    assert tool(client, "u=charlie", settings_of=str(reseller.pk))["hash"] == sha1(
+        "charlies-secret"
+    )
+    # Without picking them, the admin is told whose settings charlie uses.
+    result = tool(client, "u=charlie")
+    assert result["hash"] == sha1("secret")
+    assert result["notes"] == [
+        "The account charlie uses the API settings of the reseller charlie: "
+        "pick them under “Settings of” for its hash."
+    ]
+
+
+def test_only_admins_may_pick_settings(client, reseller, other_reseller, system_api):
+    ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
+    ApiSettingsFactory(reseller=other_reseller, allow_api=True, api_secret_key="daves-secret")
+    client.force_login(reseller)
+    result = tool(client, "u=dave", settings_of=str(other_reseller.pk))
+    assert result["hash"] == sha1("charlies-secret")
+
+
+def test_missing_secret_is_explained_and_no_hash_is_shown(client, reseller):
+    client.force_login(reseller)
+    result = tool(client, "u=charlie")
+    assert result["hash"] == ""
+    assert result["notes"] == [
+        "No API Secret Key is set in these settings: dids_get answers "
+        "“API must have Secret Key” unless hash checking is disabled.",
+        "Allow API is off: dids_get answers “API Requests are disabled”.",
+    ]
+
+
+def test_disabled_hash_checking_is_pointed_out(client, portal_admin, system_api):
+    system_api.disable_hash_checking = True
+    system_api.save()
+    client.force_login(portal_admin)
+    assert tool(client, "u=alice")["notes"] == [
+        "Hash checking is disabled in these settings: the hash is not needed."
+    ]
+
+
+def test_api_enabled_end_user_may_use_the_tool(client, end_user, system_api):
+    client.force_login(end_user)
+    assert tool(client, "u=frank")["hash"] == sha1("secret")
+
+
+def test_api_restricted_user_without_dids_get_is_not_authorised(client, end_user, system_api):
+    end_user.api_restricted = True
+    end_user.save()
+    client.force_login(end_user)
+    assert client.get(reverse("accounts:hash_tool")).status_code == 403
+
+
+def test_api_restricted_user_with_dids_get_may_use_it(client, end_user, system_api, dids_get_group):
+    end_user.api_restricted = True
+    end_user.api_permission_group = dids_get_group
+    end_user.save()
+    client.force_login(end_user)
+    assert client.get(reverse("accounts:hash_tool")).status_code == 200
+
+
+def test_resellers_user_needs_the_resellers_api_on(client, reseller, reseller_user, system_api):
+    ApiSettingsFactory(reseller=reseller, allow_api=False, api_secret_key="charlies-secret")
+    client.force_login(reseller_user)
+    assert client.get(reverse("accounts:hash_tool")).status_code == 403
+
+
+def test_accountant_without_manage_dids_is_not_authorised(
+    client, accountant_without_right, system_api
+):
+    client.force_login(accountant_without_right)
+    assert client.get(reverse("accounts:hash_tool")).status_code == 403
+
+
+def test_the_page_never_shows_the_secret(client, portal_admin, system_api):
+    system_api.api_secret_key = "very-private-key-123"
+    system_api.save()
+    client.force_login(portal_admin)
+    response = client.get(reverse("accounts:hash_tool"), {"request": "u=alice&user_id=1"})
+    body = response.content.decode()
+    assert sha1("1very-private-key-123") in body
+    assert "very-private-key-123" not in body
+    assert "no-store" in response["Cache-Control"]
+
+
+legacy_values = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    chosen=st.dictionaries(st.sampled_from(HASH_KEYS[:40]), legacy_values, max_size=4),
+)
+@pytest.mark.django_db
+def test_any_legacy_parameters_hash_is_accepted_by_dids_get(chosen):
+    from urllib.parse import urlencode
+
+    from django.test import Client
+
+    from portal.testing.factories import UserFactory
+
+    admin = UserFactory(username="alice", role=User.Role.ADMIN)
+    ApiSettings.objects.update_or_create(
+        reseller=None, defaults={"allow_api": True, "api_secret_key": "sëcret"}
+    )
+    if not Did.objects.exists():
+        DidFactory(number="37061111111")
+    client = Client()
+    client.force_login(admin)
+    query = urlencode({"u": "alice", **chosen})
+    result = client.get(reverse("accounts:hash_tool"), {"request": query}).context["result"]
+    response = Client().post("/billing/api/dids_get?" + result["request_with_hash"])
+    assert error_of(response) is None
