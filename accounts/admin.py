@@ -129,8 +129,10 @@ class ApiPermissionGroupAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class ApiSettingsForm(forms.ModelForm):
     """Leaves the stored secret alone unless a new one is typed; never renders it."""
 
-    api_secret_key = forms.CharField(
-        label="API Secret Key",
+    # Not named api_secret_key: a form field named like the model field would be
+    # copied onto the instance (blank included) after clean().
+    new_secret_key = forms.CharField(
+        label="New API Secret Key",
         required=False,
         widget=forms.PasswordInput(render_value=False),
         help_text="Leave empty to keep the current secret.",
@@ -143,7 +145,7 @@ class ApiSettingsForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        new = cleaned.get("api_secret_key")
+        new = cleaned.get("new_secret_key")
         if cleaned.get("clear_secret"):
             self.instance.api_secret_key = ""
         elif new:
@@ -163,7 +165,7 @@ class ApiSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "allow_get_api",
         "disable_hash_checking",
         "secret",
-        "api_secret_key",
+        "new_secret_key",
         "clear_secret",
     )
     readonly_fields = ("secret",)
