@@ -130,7 +130,7 @@ class CommentColumn(ElementColumn):
     def render(self, record: Did, table: DidTable) -> str:
         text = table.elements(record).get(self.element)
         if text is None:
-            return ""
+            return ABSENT
         # Full text, as the API gives it; the stylesheet clips long ones, the title shows all.
         return format_html('<span class="did-comment" title="{}">{}</span>', text, text)
 
