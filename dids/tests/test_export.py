@@ -95,7 +95,7 @@ def test_end_user_exports_only_its_dids_and_its_columns(client, end_user, stock)
 def test_export_applies_the_filters_window_and_sort(client, portal_admin, stock):
     client.force_login(portal_admin)
 
-    header, *rows = read_csv(
+    _header, *rows = read_csv(
         client.get(
             "/dids/export.csv",
             {"search_did_number": "3706", "from": "2", "max_results": "3", "sort": "-did"},
