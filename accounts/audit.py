@@ -126,13 +126,13 @@ def snapshot_changes(before: Mapping[str, object], after: Mapping[str, object]) 
 
 
 def creation_changes(after: Mapping[str, object]) -> list[dict]:
-    """A new object: every field with its first value (secrets only as "secret set")."""
+    """A new object: every filled-in field with its value (secrets only as "secret set")."""
     changes: list[dict] = []
     for label, value in after.items():
         if isinstance(value, SecretFingerprint):
             if value.is_set:
                 changes.append({"field": label, "note": "secret set"})
-        else:
+        elif _or_dash(value) != "—":  # empty fields of a new object say nothing
             changes.append({"field": label, "old": "—", "new": _or_dash(value)})
     return changes
 

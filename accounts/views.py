@@ -512,7 +512,7 @@ class _ApiSettingsPage(PortalPage):
                 )
                 add_never_cache_headers(response)
                 return response
-        return self._render(request, reseller, self._current(reseller), form, status=400)
+        return self._render(request, reseller, self._current(reseller), form)
 
     @staticmethod
     def _current(reseller: User | None) -> ApiSettings:
