@@ -1,0 +1,109 @@
+"""dids_get runs a fixed number of SQL queries whatever the number of rows (no N+1),
+and streams its rows in chunks."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from dids.api.testing import SECRET_HASH, body_of, call, rows_of
+from dids.api.views import DidsGetView
+from dids.models import Did
+from portal.testing.factories import (
+    ApiSettingsFactory,
+    DeviceFactory,
+    DialPlanFactory,
+    ProviderFactory,
+)
+
+
+def make_dids(count: int, *, reseller: User, user: User) -> None:
+    """`count` DIDs with every relation filled, so that a lazy lookup would show."""
+    provider = ProviderFactory()
+    plan = DialPlanFactory()
+    device = DeviceFactory(user=user)
+    Did.objects.bulk_create(
+        Did(
+            number=f"3706{i:07d}",
+            status=Did.Status.ACTIVE,
+            provider=provider,
+            user=user,
+            device=device,
+            reseller=reseller,
+            dial_plan=plan,
+            comment="c",
+            reseller_comment="r",
+        )
+        for i in range(count)
+    )
+
+
+def queries_for(client, username: str) -> tuple[int, int]:
+    """(queries, rows) of one full dids_get response, body included."""
+    with CaptureQueriesContext(connection) as captured:
+        response = call(client, {"u": username, "hash": SECRET_HASH})
+        body_of(response)
+    return len(captured), len(rows_of(response))
+
+
+@pytest.fixture
+def people(portal_admin, reseller, reseller_user, system_api):
+    ApiSettingsFactory(reseller=reseller, api_secret_key="secret")
+    return {"reseller": reseller, "user": reseller_user}
+
+
+@pytest.mark.parametrize("username", ["alice", "charlie", "erin"])
+def test_query_count_does_not_grow_with_rows(client, people, username):
+    make_dids(3, **people)
+    few = queries_for(client, username)
+    # More rows than one database chunk, to cross a fetch boundary.
+    more = DidsGetView.chunk_size + 7
+    Did.objects.all().delete()
+    make_dids(more, **people)
+    many = queries_for(client, username)
+    assert few[1] == 3
+    assert many[1] == more
+    assert few[0] == many[0]
+
+
+def test_admin_query_count(client, people, django_assert_num_queries):
+    make_dids(25, **people)
+    # The account, the system's API settings, the release check, the rows.
+    with django_assert_num_queries(4):
+        body_of(call(client, {"u": "alice", "hash": SECRET_HASH}))
+
+
+def test_reseller_user_query_count(client, people, django_assert_num_queries):
+    make_dids(25, **people)
+    # The account (with its reseller), both API settings, the release check, the rows.
+    with django_assert_num_queries(5):
+        body_of(call(client, {"u": "erin", "hash": SECRET_HASH}))
+
+
+def test_owner_filter_adds_no_query(client, people, django_assert_num_queries):
+    make_dids(25, **people)
+    with django_assert_num_queries(4):
+        response = call(client, {"u": "alice", "hash": SECRET_HASH, "search_did_owner": "erin"})
+    assert len(rows_of(response)) == 25
+
+
+def test_errors_cost_few_queries(client, people, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        body_of(call(client, {"u": "nobody"}))
+    with django_assert_num_queries(0):
+        body_of(call(client, {"u": "alice"}, url="/billing/api/"))  # unknown method
+    with django_assert_num_queries(2):
+        body_of(call(client, {"u": "alice", "hash": SECRET_HASH, "from": "0"}))
+
+
+def test_body_is_streamed_in_chunks(client, people):
+    make_dids(450, **people)
+    response = client.post("/billing/api/dids_get", {"u": "alice", "hash": SECRET_HASH})
+    assert response.streaming
+    chunks = list(response.streaming_content)
+    # Header, 200 + 200 + 50 rows, footer: never the whole document in one piece.
+    assert len(chunks) == 5
+    assert chunks[0] == b'<?xml version="1.0" encoding="UTF-8"?><page><dids>'
+    assert chunks[1].count(b"<did><did>") == 200
+    assert chunks[3].count(b"<did><did>") == 50
+    assert chunks[-1] == b"</dids></page>"
