@@ -82,8 +82,10 @@ def _build_holders(
 
     `existing` resellers get new customers and DIDs too (the demo's reseller does).
     """
+    # Display names stay clean on a first run; later runs number theirs.
+    run_suffix = "" if tag.endswith("x0") else f" ({tag})"
     system_providers = [
-        Provider.objects.create(name=f"Carrier {name} {tag}").pk
+        Provider.objects.create(name=f"Carrier {name}{run_suffix}").pk
         for name in ("Alpha", "Beta", "Gamma", "Delta")
     ]
     holders = [
@@ -91,8 +93,10 @@ def _build_holders(
             None,
             [],
             [
-                DialPlan.objects.create(name=f"System IVR {tag}", type=DialPlan.Type.IVR).pk,
-                DialPlan.objects.create(name=f"Queue {tag}", type=DialPlan.Type.QUEUE).pk,
+                DialPlan.objects.create(name=f"Main IVR{run_suffix}", type=DialPlan.Type.IVR).pk,
+                DialPlan.objects.create(
+                    name=f"Sales queue{run_suffix}", type=DialPlan.Type.QUEUE
+                ).pk,
             ],
             system_providers,
         )
@@ -118,7 +122,7 @@ def _build_holders(
         holders.append(Holder(reseller.pk, [], [plan.pk], providers))
     for reseller in existing:
         plan = DialPlan.objects.create(
-            name=f"Hunt group {tag}", type=DialPlan.Type.RINGGROUP, owner=reseller
+            name=f"Hunt group{run_suffix}", type=DialPlan.Type.RINGGROUP, owner=reseller
         )
         own = list(Provider.objects.filter(owner=reseller).values_list("pk", flat=True))
         holders.append(Holder(reseller.pk, [], [plan.pk], system_providers + own))
@@ -272,7 +276,7 @@ def generate_inventory(
     rng = random.Random(seed)  # noqa: S311 (test data, not security)
     before = Did.objects.count()
     # Each run gets its own tag, so generated names and numbers never clash with earlier runs.
-    run = Provider.objects.filter(name__startswith="Carrier Alpha ").count()
+    run = Provider.objects.filter(name__startswith="Carrier Alpha").count()
     tag = f"{seed}x{run}"
     with transaction.atomic():
         holders = _build_holders(rng, resellers, users, tag, existing_resellers or [])
