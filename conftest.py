@@ -10,6 +10,9 @@ from portal.testing.factories import (
     UserFactory,
 )
 
+# Browser fixtures (system Chromium, `signed_in_page`, `screenshot`) for @pytest.mark.browser tests.
+pytest_plugins = ["portal.testing.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):

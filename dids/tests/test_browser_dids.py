@@ -1,0 +1,192 @@
+"""What a person does with the DIDs list in a real browser (system Chromium via Playwright):
+sign in as each role, filter, sort, page, export CSV, Hide terminated DIDs remembered
+across sign-ins, errors on the panel, the 403 page."""
+
+from __future__ import annotations
+
+import csv
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from accounts.models import User
+from dids.models import Did
+from portal.testing.factories import DidFactory
+
+pytestmark = pytest.mark.browser
+
+
+def listed_numbers(page) -> list[str]:
+    return page.locator("#result_list tbody td.col-did a").all_inner_texts()
+
+
+def query_of(page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+@pytest.fixture
+def catalogue(reseller, reseller_user, end_user):
+    """25 DIDs: terminated ones every fifth, some held by the reseller and its user."""
+    dids = []
+    for n in range(25):
+        dids.append(
+            DidFactory(
+                number=f"370600000{n:02d}",
+                status=Did.Status.TERMINATED if n % 5 == 4 else Did.Status.FREE,
+                reseller=reseller if n < 6 else None,
+                user=reseller_user if n in (1, 2) else (end_user if n in (10, 11) else None),
+                comment=f"note {n}",
+            )
+        )
+    return dids
+
+
+@pytest.mark.parametrize(
+    ("persona", "title", "expected_rows", "hidden_header"),
+    [
+        ("portal_admin", "DIDs", 25, None),
+        ("accountant", "DIDs", 25, None),
+        ("reseller", "DIDs", 6, "Provider"),
+        ("reseller_user", "Personal DIDs", 2, "Dial plan"),
+        ("end_user", "Personal DIDs", 2, "Tone zone"),
+    ],
+)
+def test_each_role_signs_in_to_its_list(
+    request, signed_in_page, screenshot, catalogue, persona, title, expected_rows, hidden_header
+):
+    account: User = request.getfixturevalue(persona)
+
+    page = signed_in_page(account)
+
+    assert urlsplit(page.url).path == "/dids/"
+    assert page.locator("h1").inner_text() == title
+    assert page.locator("#portal-nav a.active").inner_text() == title
+    assert len(listed_numbers(page)) == expected_rows
+    assert page.locator("#did-paginator .did-count").inner_text() == f"{expected_rows} DIDs"
+    headers = page.locator("#result_list thead th").all_inner_texts()
+    if hidden_header:
+        assert hidden_header not in [h.strip() for h in headers]
+    screenshot(page, "list")
+
+
+def test_filter_sort_page_and_export(signed_in_page, screenshot, portal_admin, catalogue):
+    portal_admin.items_per_page = 10
+    portal_admin.save()
+    page = signed_in_page(portal_admin)
+
+    # Filter: DIDs whose number contains "3706000001" (10..19), terminated ones hidden.
+    page.fill("#id_search_did_number", "3706000001")
+    page.check("#id_search_hide_terminated_dids")
+    page.click("#did-filter-form input[type=submit]")
+    page.wait_for_load_state()
+    assert query_of(page) == {
+        "search_did_number": ["3706000001"],
+        "search_hide_terminated_dids": ["1"],
+    }
+    expected = [f"370600000{n}" for n in range(10, 20) if n % 5 != 4]
+    assert listed_numbers(page) == expected
+    screenshot(page, "filtered")
+
+    # Sort by DID, twice: ascending then descending; the filters stay.
+    page.click("#result_list thead th >> text=DID")
+    page.wait_for_load_state()
+    assert listed_numbers(page) == expected
+    page.click("#result_list thead th >> text=DID")
+    page.wait_for_load_state()
+    assert listed_numbers(page) == list(reversed(expected))
+    assert query_of(page)["sort"] == ["-did"]
+    assert query_of(page)["search_did_number"] == ["3706000001"]
+    screenshot(page, "sorted")
+
+    # Page: the whole list of 20 non-terminated DIDs, 10 per page.
+    page.goto("/dids/?search_hide_terminated_dids=1")
+    page.click("#did-paginator >> text=2")
+    page.wait_for_load_state()
+    all_shown = [d.number for d in catalogue if d.status != Did.Status.TERMINATED]
+    assert listed_numbers(page) == all_shown[10:20]
+    screenshot(page, "page-2")
+
+    # Export: every matching DID (not just the page), read back from the download.
+    with page.expect_download() as download_info:
+        page.click("#export-csv")
+    download = download_info.value
+    assert re.fullmatch(r"dids-\d{8}-\d{6}\.csv", download.suggested_filename)
+    with open(download.path(), encoding="utf-8", newline="") as exported:
+        rows = list(csv.reader(exported))
+    assert rows[0][:2] == ["did", "provider"]
+    assert [row[0] for row in rows[1:]] == all_shown
+
+
+def test_hide_terminated_is_still_ticked_after_signing_out_and_in(
+    signed_in_page, screenshot, portal_admin, catalogue
+):
+    page = signed_in_page(portal_admin)
+    assert not page.is_checked("#id_search_hide_terminated_dids")
+    assert len(listed_numbers(page)) == 25
+
+    page.check("#id_search_hide_terminated_dids")
+    page.click("#did-filter-form input[type=submit]")
+    page.wait_for_load_state()
+    assert len(listed_numbers(page)) == 20
+    page.click("#logout-form button")
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == "/login/"
+
+    again = signed_in_page(portal_admin)
+
+    assert again.is_checked("#id_search_hide_terminated_dids")
+    assert len(listed_numbers(again)) == 20
+    assert "Terminated" not in again.locator("#result_list").inner_text()
+    screenshot(again, "remembered")
+
+
+def test_a_malformed_filter_shows_on_the_panel(signed_in_page, screenshot, portal_admin, catalogue):
+    page = signed_in_page(portal_admin)
+
+    page.fill("#id_search_user", "abc")
+    page.click("#did-filter-form input[type=submit]")
+    page.wait_for_load_state()
+
+    assert page.locator("#filter-errors li").all_inner_texts() == [
+        "Invalid search_user: expected a whole number"
+    ]
+    assert page.locator("#did-filter-form .errorlist").inner_text() == "expected a whole number"
+    assert listed_numbers(page) == []
+    assert page.locator("#result_list tbody").inner_text().strip() == "No DIDs found"
+    screenshot(page, "error")
+
+
+def test_the_page_size_is_saved(signed_in_page, portal_admin, catalogue):
+    page = signed_in_page(portal_admin)
+
+    page.select_option("#id_items_per_page", "10")
+    page.click("#page-size-form button")
+    page.wait_for_load_state()
+
+    assert len(listed_numbers(page)) == 10
+    assert "Showing 10 DIDs per page." in page.locator(".messagelist").inner_text()
+    portal_admin.refresh_from_db()
+    assert portal_admin.items_per_page == 10
+
+
+def test_a_row_opens_the_dids_page(signed_in_page, screenshot, reseller, catalogue):
+    page = signed_in_page(reseller)
+
+    page.click("#result_list >> text=37060000001")
+    page.wait_for_load_state()
+
+    assert urlsplit(page.url).path == f"/dids/{catalogue[1].id}/"
+    assert page.locator("#did-status").inner_text() == "Free"
+    assert "Provider" not in page.locator("#did-fields").inner_text()
+    screenshot(page, "detail")
+
+
+def test_accountant_without_manage_dids_sees_the_not_authorised_page(
+    signed_in_page, screenshot, accountant_without_right, catalogue
+):
+    page = signed_in_page(accountant_without_right)
+
+    assert page.locator("#not-authorised").inner_text() == "You are not authorized to manage DIDs."
+    assert page.locator("#portal-nav a").count() == 0
+    screenshot(page, "not-authorised")
