@@ -58,6 +58,9 @@ def test_each_role_signs_in_to_its_list(
     account: User = request.getfixturevalue(persona)
 
     page = signed_in_page(account)
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.reload()
 
     assert urlsplit(page.url).path == "/dids/"
     assert page.locator("h1").inner_text() == title
@@ -67,6 +70,8 @@ def test_each_role_signs_in_to_its_list(
     headers = page.locator("#result_list thead th").all_inner_texts()
     if hidden_header:
         assert hidden_header not in [h.strip() for h in headers]
+    # Nothing blocked by the Content-Security-Policy, no script errors.
+    assert console_errors == []
     screenshot(page, "list")
 
 
