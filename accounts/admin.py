@@ -19,6 +19,7 @@ from .audit import (
     system_settings_snapshot,
     user_snapshot,
 )
+from .forms import PortalAdminAuthenticationForm
 from .models import (
     AccountantGroup,
     ApiPermissionGroup,
@@ -27,6 +28,9 @@ from .models import (
     SystemSettings,
     User,
 )
+
+# /admin/login/ must not be a way around the sign-in lockout.
+admin.site.login_form = PortalAdminAuthenticationForm
 
 
 class AuditedAdminMixin:

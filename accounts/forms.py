@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
@@ -27,8 +28,15 @@ def client_address(request: HttpRequest | None) -> str:
     return request.META.get("REMOTE_ADDR", "") or ""
 
 
-class PortalAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form, refusing early (without checking the password) when locked."""
+class SignInLockoutMixin:
+    """Refuses a sign-in early (without checking the password) while it is locked out.
+
+    For Django's AuthenticationForm and its subclasses (the Django admin's sign-in).
+    """
+
+    request: HttpRequest | None
+    cleaned_data: dict
+    user_cache: User | None
 
     def clean(self) -> dict:
         username = self.cleaned_data.get("username") or ""
@@ -49,6 +57,14 @@ class PortalAuthenticationForm(AuthenticationForm):
         if self.user_cache is not None:
             services.login_success_record(username=username)
         return cleaned
+
+
+class PortalAuthenticationForm(SignInLockoutMixin, AuthenticationForm):
+    """The portal's sign-in form."""
+
+
+class PortalAdminAuthenticationForm(SignInLockoutMixin, AdminAuthenticationForm):
+    """The Django admin's sign-in form, under the same lockout as the portal's."""
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -153,3 +153,17 @@ def test_sign_in_form_enforces_csrf(reseller):
     response = client.post(reverse("login"), {"username": "charlie", "password": PASSWORD})
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+def test_the_django_admin_sign_in_shares_the_lockout(client, portal_admin, small_window, clock):
+    portal_admin.is_staff = True
+    portal_admin.save()
+    for _ in range(3):
+        client.post("/admin/login/", {"username": "alice", "password": "guess"})
+    response = client.post(
+        "/admin/login/", {"username": "alice", "password": PASSWORD, "next": "/admin/"}
+    )
+    assert list(response.context["form"].non_field_errors()) == [LOCKED]
+    assert "_auth_user_id" not in client.session
+    # The portal's sign-in is locked for alice too.
+    assert non_field_errors(sign_in(client, "alice", PASSWORD)) == [LOCKED]
