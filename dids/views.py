@@ -39,7 +39,7 @@ from django_tables2 import SingleTableMixin
 
 from accounts.models import User
 
-from .exports import csv_lines
+from .exports import csv_blocks
 from .filters import DidFilterSet
 from .models import Did, DidHistory
 from .presentation import did_elements, role_elements
@@ -235,7 +235,7 @@ class DidExportView(CanReadDidsMixin, View):
             table.order_by = sort
             dids = table.data.data
         response = StreamingHttpResponse(
-            csv_lines(dids, request.user), content_type="text/csv; charset=utf-8"
+            csv_blocks(dids, request.user), content_type="text/csv; charset=utf-8"
         )
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="dids-{stamp}.csv"'

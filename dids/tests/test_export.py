@@ -11,7 +11,7 @@ from django.http import StreamingHttpResponse
 
 from accounts.models import User
 from dids.api.testing import SECRET_HASH, call, rows_of
-from dids.exports import csv_safe
+from dids.exports import BLOCK_SIZE, csv_safe
 from dids.models import Did
 from portal.testing.factories import ApiSettingsFactory, DidFactory, ProviderFactory, UserFactory
 
@@ -181,3 +181,17 @@ def test_empty_export_has_the_header_only(client, end_user):
 
     assert len(rows) == 1
     assert rows[0][0] == "did"
+
+
+def test_export_is_streamed_in_blocks_not_built_whole(client, portal_admin):
+    Did.objects.bulk_create(Did(number=f"4420{n:07d}", comment="x" * 100) for n in range(1500))
+    client.force_login(portal_admin)
+
+    response = client.get("/dids/export.csv")
+    chunks = list(response.streaming_content)
+
+    assert len(chunks) >= 3
+    assert all(len(chunk) < BLOCK_SIZE + 1024 for chunk in chunks)
+    lines = b"".join(chunks).decode().splitlines()
+    assert len(lines) == 1501
+    assert lines[-1].startswith("44200001499,")
