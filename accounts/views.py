@@ -15,7 +15,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -324,7 +324,8 @@ class GroupListView(GroupPage):
     def get(self, request: HttpRequest) -> HttpResponse:
         pages = self.pages
         rows = []
-        for group in pages.model.objects.order_by("name", "pk"):
+        groups = pages.model.objects.annotate(member_count=Count("members"))
+        for group in groups.order_by("name", "pk"):
             rows.append(
                 {
                     "group": group,
