@@ -8,8 +8,10 @@ query string, cell by cell for the columns the viewer's role has.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
+from html import unescape
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +19,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import User
 from dids.api.testing import SECRET_HASH, call, error_of, rows_of
@@ -486,3 +490,72 @@ def test_an_explicit_parameter_beats_the_hide_terminated_preference(
     gui = gui_rows(client, {"search_hide_terminated_dids": "0"})
 
     assert [pk for pk, _ in gui] == [pk for pk, _ in api_rows(client, portal_admin, {})]
+
+
+# --- Property: any combination of parameters, valid or not --------------------
+
+# Symbolic values, resolved against the inventory: ids exist only at run time.
+VALUES: dict[str, list[str]] = {
+    "search_did_number": ["", "3706", "37061%", "_", "%0_", "AB", "370_5", "x%y", " 3706"],
+    "search_status": ["", "free", "ACTIVE", "reserved", "closed", "terminated", "gone", "1"],
+    "search_did_owner": ["", "e", "FRANK", "%100%", "Per_cent", "alice", "_", "nobody"],
+    "search_dialplan": ["", "0", "<ivr>", "<queue>", "x", "-1", "007"],
+    "search_user": ["", "0", "<end_user>", "<reseller>", "<pro_user>", "abc", "1.5"],
+    "search_device": ["", "0", "all", "ALL", "<iax>", "<fax>", "none"],
+    "search_provider": ["", "0", "<carrier>", "<own_carrier>", "+1", "999999999999999999999"],
+    "search_language": ["", "en", "EN", "all", "lt", "xx"],
+    "search_hide_terminated_dids": ["", "0", "1", "yes", "2"],
+    "from": ["", "1", "2", "7", "0", "a"],
+    "max_results": ["", "1", "3", "100", "0"],
+}
+
+
+def resolve(value: str, inv: SimpleNamespace) -> str:
+    if value.startswith("<") and value.endswith(">"):
+        return str(getattr(inv, value[1:-1]).id)
+    return value
+
+
+@pytest.fixture
+def gui_and_api(client, request, inventory):
+    """Compare both faces for a persona and parameters: same rows, or the same first error."""
+
+    def compare(persona: str, params: dict[str, str]) -> None:
+        account: User = request.getfixturevalue(persona)
+        client.force_login(account)
+        query = {name: resolve(value, inventory) for name, value in params.items()}
+        response = call(client, {"u": account.username, "hash": SECRET_HASH, **query})
+        error = error_of(response)
+        page = client.get("/dids/", query)
+        html = page.content.decode()
+        gui_errors = re.findall(r"<li>(Invalid [^<]*)</li>", html)
+        if error is not None and error.startswith("Invalid "):
+            assert gui_errors[:1] == [unescape(error)]
+            assert 'data-id="' not in html
+            return
+        assert gui_errors == []
+        parser = ListRows()
+        parser.feed(html)
+        api = [] if error == "No DIDs found" else api_rows(client, account, query)
+        columns = list(parser.rows[0][1]) if parser.rows else list(COLUMNS)
+        assert parser.rows == as_list_would_show(api, columns)
+
+    return compare
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    persona=st.sampled_from(PERSONAS),
+    params=st.fixed_dictionaries(
+        {},
+        optional={name: st.sampled_from(values) for name, values in VALUES.items()},
+    ),
+)
+def test_any_parameters_give_the_same_rows_or_the_same_error(gui_and_api, persona, params):
+    # The inventory's accounts keep their defaults: 1000 rows per page is not needed
+    # (at most 19 DIDs), and the Hide terminated preference is off.
+    gui_and_api(persona, params)
