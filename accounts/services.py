@@ -117,6 +117,16 @@ def _validate_account(user: User, *, by: User, previous: User | None) -> None:
     errors.raise_if_any()
 
 
+def _system_administrator_mutex() -> None:
+    """Serialise moves of the designation: whoever moves it next sees the last move.
+
+    The system settings row is the lock; it is taken before any account row, in
+    every path, so that two moves cannot deadlock on each other's accounts.
+    """
+    SystemSettings.load()
+    SystemSettings.objects.select_for_update().get(pk=1)
+
+
 def _take_system_administrator(*, by: User, user: User) -> None:
     """Move the system administrator designation to `user` (the caller saves `user`)."""
     for holder in User.objects.select_for_update().filter(is_system_administrator=True):
@@ -188,6 +198,7 @@ def user_create(
             errors.add("password", message)
     errors.raise_if_any()
     if is_system_administrator:
+        _system_administrator_mutex()
         _take_system_administrator(by=by, user=user)
     user.set_password(password)
     _save_account(user)
@@ -209,6 +220,8 @@ def user_update(*, by: User, user: User, fields: Mapping[str, object]) -> User:
     unknown = set(fields) - set(EDITABLE_USER_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    if fields.get("is_system_administrator"):
+        _system_administrator_mutex()
     locked = User.objects.select_for_update().get(pk=user.pk)
     previous = User.objects.get(pk=user.pk)
     before = user_snapshot(locked)
