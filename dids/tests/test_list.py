@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.models import User
 from dids.models import Did
-from portal.testing.factories import DeviceFactory, DidFactory, UserFactory
+from portal.testing.factories import DeviceFactory, DidFactory, ProviderFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"  # portal.testing.factories.UserFactory's password
 
@@ -481,3 +481,19 @@ def test_the_number_of_queries_does_not_depend_on_the_page_size(
         response = client.get("/dids/", {"sort": "owner"})
 
     assert len(row_ids(response)) == page_size
+
+
+@pytest.mark.parametrize(
+    "sort", ["provider", "-provider", "-reseller", "password", "user__password"]
+)
+def test_sorting_by_a_column_the_role_does_not_have_is_ignored(client, reseller, sort):
+    """Otherwise the order would leak what the column hides (e.g. the provider)."""
+    by_number = [
+        DidFactory(number="1", reseller=reseller, provider=ProviderFactory(name="Zulu")),
+        DidFactory(number="2", reseller=reseller, provider=ProviderFactory(name="Alpha")),
+    ]
+    client.force_login(reseller)
+
+    assert row_ids(client.get("/dids/", {"sort": sort})) == [d.id for d in by_number]
+    export = b"".join(client.get("/dids/export.csv", {"sort": sort}).streaming_content)
+    assert [line.split(b",")[0] for line in export.splitlines()[1:]] == [b"1", b"2"]
