@@ -137,6 +137,7 @@ def test_hide_terminated_is_still_ticked_after_signing_out_and_in(
     page.click("#logout-form button")
     page.wait_for_load_state()
     assert urlsplit(page.url).path == "/login/"
+    screenshot(page, "signed-out")
 
     again = signed_in_page(portal_admin)
 

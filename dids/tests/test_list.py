@@ -497,3 +497,23 @@ def test_sorting_by_a_column_the_role_does_not_have_is_ignored(client, reseller,
     assert row_ids(client.get("/dids/", {"sort": sort})) == [d.id for d in by_number]
     export = b"".join(client.get("/dids/export.csv", {"sort": sort}).streaming_content)
     assert [line.split(b",")[0] for line in export.splitlines()[1:]] == [b"1", b"2"]
+
+
+def test_the_sign_in_page_says_why_when_a_page_needed_it(client, db):
+    response = client.get("/dids/", follow=True)
+
+    assert response.redirect_chain == [("/login/?next=/dids/", 302)]
+    html = response.content.decode()
+    assert "Please sign in to see that page." in html
+    assert 'name="next" value="/dids/"' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_signing_in_returns_to_the_page_asked_for(client, portal_admin, three_dids):
+    url = f"/dids/{three_dids[0].id}/"
+
+    response = client.post(
+        f"/login/?next={url}", {"username": "alice", "password": PASSWORD, "next": url}
+    )
+
+    assert response["Location"] == url
