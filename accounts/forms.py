@@ -6,6 +6,7 @@ ValidationError keyed by these forms' field names (see `add_service_errors`).
 
 from __future__ import annotations
 
+import json
 import math
 
 from django import forms
@@ -252,11 +253,21 @@ class HashToolForm(forms.Form):
         label="Request",
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "spellcheck": "false"}),
         help_text=(
-            "A full URL, a query string, or parameters one per line (name=value). "
-            "A hash already in it is ignored."
+            "A full URL, a query string, parameters one per line (name=value), or a "
+            "JSON object body. A hash already in it is ignored."
         ),
         max_length=20000,
     )
+
+    def clean_request(self) -> dict[str, str]:
+        try:
+            return parse_api_request(self.cleaned_data["request"])
+        except ValueError:
+            raise ValidationError(
+                "This looks like JSON but is not a JSON object; paste a URL, a query "
+                "string, name=value lines or a JSON object."
+            ) from None
+
     settings_of = forms.ModelChoiceField(
         label="Settings of",
         queryset=User.objects.none(),
@@ -277,12 +288,21 @@ class HashToolForm(forms.Form):
 
 
 def parse_api_request(text: str) -> dict[str, str]:
-    """The parameters of a pasted request: a URL, a query string, or name=value lines.
+    """The parameters of a pasted request: a URL, a query string, name=value lines,
+    or a JSON object body.
 
     A URL or query string is percent-decoded as the API decodes it (the last value of
-    a repeated name wins, as Django's QueryDict.get does); lines are taken literally.
+    a repeated name wins, as Django's QueryDict.get does); lines are taken literally;
+    JSON numbers keep the text they are written with, as the API's JSON parser does.
+    Raises ValueError for JSON that is not an object.
     """
     text = text.strip()
+    if text.startswith("{"):
+        data = json.loads(text, parse_int=str, parse_float=str)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        # Other JSON values are malformed for the API; they never make a valid request.
+        return {name: value for name, value in data.items() if isinstance(value, str)}
     if "?" in text:
         text = text.split("?", 1)[1]
     text = text.split("#", 1)[0]

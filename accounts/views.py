@@ -37,7 +37,6 @@ from .forms import (
     PortalAuthenticationForm,
     SystemSettingsForm,
     add_service_errors,
-    parse_api_request,
 )
 from .models import (
     AccountantGroup,
@@ -623,7 +622,7 @@ class HashToolView(PortalPage):
         return self._render(request, form, result)
 
     def _result(self, viewer: User, form: HashToolForm) -> dict[str, Any]:
-        params = parse_api_request(form.cleaned_data["request"])
+        params: dict[str, str] = form.cleaned_data["request"]
         chosen: User | None = form.cleaned_data.get("settings_of")
         if viewer.is_admin:
             chain = [ApiSettings.objects.system()]

@@ -220,3 +220,39 @@ def test_any_legacy_parameters_hash_is_accepted_by_dids_get(chosen):
     result = client.get(reverse("accounts:hash_tool"), {"request": query}).context["result"]
     response = Client().post("/billing/api/dids_get?" + result["request_with_hash"])
     assert error_of(response) is None
+
+
+def test_parses_a_json_body_keeping_number_text():
+    assert parse_api_request('{"u": "alice", "user_id": 5, "period_start": 1.50}') == {
+        "u": "alice",
+        "user_id": "5",
+        "period_start": "1.50",
+    }
+
+
+def test_json_that_is_not_an_object_is_a_form_error(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    response = client.get(reverse("accounts:hash_tool"), {"request": "{not json"})
+    assert response.context["result"] is None
+    assert response.context["form"].errors == {
+        "request": [
+            "This looks like JSON but is not a JSON object; paste a URL, a query "
+            "string, name=value lines or a JSON object."
+        ]
+    }
+
+
+def test_json_bodys_hash_is_accepted_by_dids_get(client, portal_admin, system_api):
+    import json
+
+    did = DidFactory(number="37060000009")
+    client.force_login(portal_admin)
+    body = '{"u": "alice", "user_id": 12, "period_end": "x"}'
+    result = tool(client, body)
+    assert result["hash"] == sha1("12xsecret")
+    response = client.__class__().post(
+        "/billing/api/dids_get",
+        json.dumps({**json.loads(body), "hash": result["hash"]}),
+        content_type="application/json",
+    )
+    assert [dict(row)["id"] for row in rows_of(response)] == [str(did.pk)]
