@@ -42,7 +42,7 @@ from accounts.models import User
 from .exports import csv_blocks
 from .filters import DidFilterSet
 from .models import Did, DidHistory
-from .presentation import did_elements, role_elements
+from .presentation import did_elements, rfc3339, role_elements
 from .services import dids_release_expired
 from .tables import MAX_PAGE_SIZE, DidTable
 
@@ -335,7 +335,7 @@ class DidDetailView(CanReadDidsMixin, DetailView):
                 ("Reseller comment", value) if label == "Comment" else (label, value)
                 for label, value in fields
             ]
-        fields.append(("Created", did.created_at))
+        fields.append(("Created", rfc3339(did.created_at)))
         if not viewer.is_end_user:
             fields.append(("Grace time (seconds)", str(did.grace_time)))
             fields.append(("CallerID name prefix", did.callerid_name_prefix))

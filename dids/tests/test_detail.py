@@ -229,3 +229,13 @@ def test_a_reseller_sees_its_own_users_names_in_history(client, reseller, resell
     history = history_of(client.get(f"/dids/{did.id}/"))
 
     assert [row[1] for row in history] == ["System", "Another account", "Erin Customer"]
+
+
+def test_times_are_shown_as_the_api_shows_them(client, portal_admin):
+    did = DidFactory()
+    client.force_login(portal_admin)
+
+    fields = fields_of(client.get(f"/dids/{did.id}/"))
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Created"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Updated"])
