@@ -59,6 +59,7 @@ def test_admin_sets_up_a_reseller_whose_integration_calls_dids_get(
     assert "Allow API cannot be switched on without an API Secret Key." in page.inner_text(
         ".field-allow_api"
     )
+    screenshot(page, "admin-system-api-settings-refused")
     page.check("#id_allow_api")
     page.check("#id_generate_secret")
     page.click("input[type=submit][value=Save]")
