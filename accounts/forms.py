@@ -155,6 +155,27 @@ class PasswordResetForm(forms.Form):
         return cleaned
 
 
+class OwnPasswordChangeForm(PasswordResetForm):
+    """Everyone's own password: the current one first, then the new one twice."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["current_password", "password", "password_confirm"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_current_password(self) -> str:
+        current = self.cleaned_data["current_password"]
+        if not self.user.check_password(current):
+            raise ValidationError("Your current password was entered incorrectly.")
+        return current
+
+
 class AccountFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search")
     role = forms.ChoiceField(

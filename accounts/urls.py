@@ -47,6 +47,7 @@ administration = [
     path("settings/api/", views.ApiSettingsView.as_view(), name="api_settings"),
     path("settings/system/", views.SystemSettingsView.as_view(), name="system_settings"),
     path("hash-tool/", views.HashToolView.as_view(), name="hash_tool"),
+    path("my-password/", views.OwnPasswordView.as_view(), name="own_password"),
     path("audit-log/", views.AuditLogView.as_view(), name="audit_log"),
 ]
 

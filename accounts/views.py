@@ -33,6 +33,7 @@ from .forms import (
     ApiPermissionGroupForm,
     ApiSettingsForm,
     HashToolForm,
+    OwnPasswordChangeForm,
     PasswordResetForm,
     PortalAuthenticationForm,
     SystemSettingsForm,
@@ -236,6 +237,39 @@ class AccountPasswordView(AdminPage):
             form=form,
             submit_label="Change password",
             parent=("Accounts", reverse("accounts:account_list")),
+        )
+
+
+class OwnPasswordView(PortalPage):
+    """Every signed-in account changes its own password here."""
+
+    title = "Change my password"
+
+    def has_access(self, user: User) -> bool:
+        return user.is_active
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, OwnPasswordChangeForm(user=request.user))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = OwnPasswordChangeForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                services.user_set_password(
+                    by=request.user, user=request.user, password=form.cleaned_data["password"]
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                # Other sessions of this account end; this one stays signed in.
+                update_session_auth_hash(request, request.user)
+                messages.success(request, "Your password was changed.")
+                return HttpResponseRedirect(request.path)
+        return self._render(request, form)
+
+    def _render(self, request: HttpRequest, form: OwnPasswordChangeForm) -> HttpResponse:
+        return self.render(
+            request, "accounts/form_page.html", form=form, submit_label="Change my password"
         )
 
 

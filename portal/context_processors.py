@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
     ("System settings", "accounts:system_settings", "is_admin"),
     ("Generate hash", "accounts:hash_tool", "may_use_hash_tool"),
     ("Audit log", "accounts:audit_log", "is_admin"),
+    ("My password", "accounts:own_password", "is_active"),
 ]
 
 

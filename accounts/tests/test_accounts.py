@@ -399,3 +399,60 @@ def test_account_list_pages_with_the_viewers_page_size(client, portal_admin):
     response = client.get(reverse("accounts:account_list"), {"page": 2})
     assert len(response.context["page_obj"]) == 2
     assert response.context["page_obj"].paginator.num_pages == 3
+
+
+@pytest.mark.parametrize(
+    "persona", ["portal_admin", "accountant_without_right", "reseller", "end_user"]
+)
+def test_every_role_changes_its_own_password(client, request, persona):
+    account = request.getfixturevalue(persona)
+    client.force_login(account)
+    response = client.post(
+        reverse("accounts:own_password"),
+        {
+            "current_password": "correct-horse-battery",
+            "password": STRONG,
+            "password_confirm": STRONG,
+        },
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.check_password(STRONG)
+    # Still signed in after the change.
+    assert client.get(reverse("accounts:own_password")).status_code == 200
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.changes) == (
+        account,
+        [{"field": "Password", "note": "password changed"}],
+    )
+
+
+def test_own_password_needs_the_current_one_and_the_validators(client, reseller):
+    client.force_login(reseller)
+    before = User.objects.get(pk=reseller.pk).password
+    response = client.post(
+        reverse("accounts:own_password"),
+        {"current_password": "wrong", "password": "short", "password_confirm": "short"},
+    )
+    assert errors_of(response) == {
+        "current_password": ["Your current password was entered incorrectly."]
+    }
+    response = client.post(
+        reverse("accounts:own_password"),
+        {
+            "current_password": "correct-horse-battery",
+            "password": "short",
+            "password_confirm": "short",
+        },
+    )
+    assert errors_of(response) == {
+        "password": ["This password is too short. It must contain at least 10 characters."]
+    }
+    assert User.objects.get(pk=reseller.pk).password == before
+    assert not AuditEntry.objects.exists()
+
+
+def test_anonymous_cannot_change_a_password(client):
+    response = client.post(reverse("accounts:own_password"), {})
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
