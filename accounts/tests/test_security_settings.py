@@ -53,3 +53,16 @@ def test_check_deploy_passes_with_a_secret_key_and_allowed_hosts():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_error_pages_carry_the_policy_too(client, portal_admin):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(portal_admin)
+    refused = csrf_client.post(reverse("accounts:system_settings"), {})
+    assert refused.status_code == 403
+    assert "default-src 'self'" in refused["Content-Security-Policy"]
+    anonymous = client.get(reverse("accounts:audit_log"))
+    assert anonymous.status_code == 302
+    assert "default-src 'self'" in anonymous["Content-Security-Policy"]
