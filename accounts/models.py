@@ -100,6 +100,16 @@ class PortalUserManager(UserManager):
     def system_administrator(self) -> User | None:
         return self.filter(is_system_administrator=True).first()
 
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """`createsuperuser` makes an admin of the portal too (and the system
+        administrator if there is none yet), not a plain user who can open /admin/ only."""
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        if extra_fields["role"] == User.Role.ADMIN:
+            extra_fields.setdefault(
+                "is_system_administrator", not self.filter(is_system_administrator=True).exists()
+            )
+        return super().create_superuser(username, email, password, **extra_fields)
+
 
 class User(AbstractUser):
     """An account of the portal. Every account has exactly one role."""

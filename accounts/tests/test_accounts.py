@@ -456,3 +456,10 @@ def test_anonymous_cannot_change_a_password(client):
     response = client.post(reverse("accounts:own_password"), {})
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_createsuperuser_makes_a_portal_admin_and_the_system_administrator(db):
+    first = User.objects.create_superuser("root", "root@example.com", STRONG)
+    second = User.objects.create_superuser("root2", "root2@example.com", STRONG)
+    assert (first.role, first.is_system_administrator, first.is_staff) == ("admin", True, True)
+    assert (second.role, second.is_system_administrator) == ("admin", False)
