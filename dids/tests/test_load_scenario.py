@@ -12,7 +12,10 @@ from accounts.models import AccountantGroup, ApiPermissionGroup, ApiSettings, Sy
 from dids.models import Device, DialPlan, Did, Provider
 from portal.testing.factories import DidFactory, UserFactory
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "scenarios" / "example.json"
+# A copy of ../shared/scenarios/example.json, so the suite runs without shared/ beside
+# the checkout; test_the_copy_of_the_example_is_current catches drift when it is there.
+EXAMPLE = Path(__file__).resolve().parent / "data" / "example.json"
+SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "scenarios" / "example.json"
 MODELS = (User, AccountantGroup, ApiPermissionGroup, ApiSettings, Provider, Device, DialPlan, Did)
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +41,11 @@ def load(data: dict, tmp_path: Path, *args: str) -> str:
     out = StringIO()
     call_command("load_scenario", str(path), *args, stdout=out)
     return out.getvalue()
+
+
+@pytest.mark.skipif(not SHARED_EXAMPLE.exists(), reason="no ../shared beside the checkout")
+def test_the_copy_of_the_example_is_current():
+    assert json.loads(EXAMPLE.read_text()) == json.loads(SHARED_EXAMPLE.read_text())
 
 
 def test_the_example_loads_with_its_ids(example, tmp_path):
