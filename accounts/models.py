@@ -259,10 +259,14 @@ class User(AbstractUser):
 
     @property
     def may_use_hash_tool(self) -> bool:
-        """Admins and resellers always; anyone else only while the API is open to them."""
-        if not self.is_active:
-            return False
-        return self.is_admin or self.is_reseller or self.api_enabled
+        """Only the owners of a secret: admins (the system's) and resellers (their own).
+
+        For an ordinary request the hash is sha1(secret) whatever `u` is, so the hash
+        is a credential for every account under the same settings: showing it to a
+        system-owned user would hand it an admin's API access (and a reseller's user
+        its reseller's). Their integrations get the hash from the operator.
+        """
+        return self.is_active and (self.is_admin or self.is_reseller)
 
     @property
     def writes_reseller_comment(self) -> bool:

@@ -92,10 +92,12 @@ def test_resellers_hash_is_accepted_by_dids_get(client, reseller, system_api):
     assert [dict(row)["did"] for row in rows_of(response)] == [did.number]
 
 
-def test_resellers_user_gets_its_resellers_hash(client, reseller, reseller_user, system_api):
+def test_reseller_gets_the_hash_for_its_users_integration(
+    client, reseller, reseller_user, system_api
+):
     ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
     did = DidFactory(number="37060000004", reseller=reseller, user=reseller_user)
-    client.force_login(reseller_user)
+    client.force_login(reseller)
     result = tool(client, "u=erin")
     assert result["hash"] == sha1("charlies-secret")
     response = client.__class__().post(
@@ -147,9 +149,25 @@ def test_disabled_hash_checking_is_pointed_out(client, portal_admin, system_api)
     ]
 
 
-def test_api_enabled_end_user_may_use_the_tool(client, end_user, system_api):
+def test_api_enabled_end_user_is_not_authorised(client, end_user, system_api):
+    """The hash is a credential for every account under the same settings (an admin's too)."""
     client.force_login(end_user)
-    assert tool(client, "u=frank")["hash"] == sha1("secret")
+    response = client.get(reverse("accounts:hash_tool"), {"request": "u=alice"})
+    assert response.status_code == 403
+    assert sha1("secret") not in response.content.decode()
+
+
+def test_resellers_user_is_not_shown_its_resellers_hash(client, reseller, reseller_user):
+    ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
+    client.force_login(reseller_user)
+    response = client.get(reverse("accounts:hash_tool"), {"request": "u=charlie"})
+    assert response.status_code == 403
+    assert sha1("charlies-secret") not in response.content.decode()
+
+
+def test_accountant_with_manage_dids_is_not_authorised(client, accountant, system_api):
+    client.force_login(accountant)
+    assert client.get(reverse("accounts:hash_tool")).status_code == 403
 
 
 def test_api_restricted_user_without_dids_get_is_not_authorised(client, end_user, system_api):
@@ -159,12 +177,14 @@ def test_api_restricted_user_without_dids_get_is_not_authorised(client, end_user
     assert client.get(reverse("accounts:hash_tool")).status_code == 403
 
 
-def test_api_restricted_user_with_dids_get_may_use_it(client, end_user, system_api, dids_get_group):
+def test_api_restricted_user_with_dids_get_is_not_authorised_either(
+    client, end_user, system_api, dids_get_group
+):
     end_user.api_restricted = True
     end_user.api_permission_group = dids_get_group
     end_user.save()
     client.force_login(end_user)
-    assert client.get(reverse("accounts:hash_tool")).status_code == 200
+    assert client.get(reverse("accounts:hash_tool")).status_code == 403
 
 
 def test_resellers_user_needs_the_resellers_api_on(client, reseller, reseller_user, system_api):
