@@ -2,7 +2,8 @@
 and streams its rows in chunks."""
 
 import pytest
-from django.db import connection
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
@@ -107,3 +108,34 @@ def test_body_is_streamed_in_chunks(client, people):
     assert chunks[1].count(b"<did><did>") == 200
     assert chunks[3].count(b"<did><did>") == 50
     assert chunks[-1] == b"</dids></page>"
+
+
+def test_closing_the_response_closes_the_database_iterator():
+    from dids.api.views import DidStream
+
+    closed = []
+
+    def rows():
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    iterator = rows()
+    next(iterator)  # the view peeks at the first row before the response exists
+    DidStream(iter(["<page/>"]), rows=iterator).close()
+    assert closed == [True]
+
+
+def test_an_unread_response_can_be_closed_safely(client, people):
+    make_dids(3, **people)
+    response = client.post("/billing/api/dids_get", {"u": "alice", "hash": SECRET_HASH})
+    # What the server does when the client goes away; as Django's test client does, keep
+    # request_finished from closing the test's connection meanwhile.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert Did.objects.count() == 3  # the cursor is gone and the transaction still usable

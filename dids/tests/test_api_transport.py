@@ -412,3 +412,21 @@ def test_the_api_is_public_for_anonymous_callers(client, dids):
     response = client.post(DIDS_GET_URL, {})
     assert response.status_code == 200
     assert error_of(response) == "Access Denied"
+
+
+def test_json_non_text_hash_is_incorrect(client, dids):
+    assert error_of(post_json(client, {"hash": 123})) == "Incorrect hash"
+    assert error_of(post_json(client, {"hash": [SECRET_HASH]})) == "Incorrect hash"
+
+
+def test_deeply_nested_json_gives_no_parameters(client, dids):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(DIDS_GET_URL + "?u=alice", body, content_type="application/json")
+    assert error_of(response) == "Incorrect hash"  # u from the query string; no body at all
+
+
+def test_oversized_json_body_gives_no_parameters(client, dids, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({**AUTH, "padding": "x" * 2000})
+    response = client.post(DIDS_GET_URL, body, content_type="application/json")
+    assert error_of(response) == "Access Denied"
