@@ -40,7 +40,7 @@ from dids.services import dids_release_expired
 
 from .parsers import ContractJSONParser
 from .renderers import DidsXMLRenderer, html_test_page
-from .serializers import DidSerializer
+from .serializers import SOURCE_FIELDS, DidSerializer
 
 UNKNOWN_METHOD = "Unknown API method"
 NO_DIDS = "No DIDs found"
@@ -168,7 +168,7 @@ class DidsGetView(APIView):
         caller = request.user
         filterset = DidFilterSet(
             api_parameters(request),
-            queryset=Did.objects.visible_to(caller).for_listing(),
+            queryset=Did.objects.visible_to(caller).for_listing().only(*SOURCE_FIELDS),
             account=caller,
         )
         # 8: validated before anything is read or written.
