@@ -109,30 +109,10 @@ class AccountForm(forms.ModelForm):
         pass
 
 
-class AccountCreateForm(AccountForm):
-    password = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password_confirm = forms.CharField(
-        label="Password (again)",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+class PasswordPairForm(forms.Form):
+    """A new password typed twice; the two must match. (Django's validators run in the
+    service that sets it, with the account at hand for the similarity check.)"""
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if (
-            cleaned.get("password")
-            and cleaned.get("password_confirm")
-            and cleaned["password"] != cleaned["password_confirm"]
-        ):
-            self.add_error("password_confirm", "The two passwords do not match.")
-        return cleaned
-
-
-class PasswordResetForm(forms.Form):
     password = forms.CharField(
         label="New password",
         strip=False,
@@ -153,6 +133,19 @@ class PasswordResetForm(forms.Form):
         ):
             self.add_error("password_confirm", "The two passwords do not match.")
         return cleaned
+
+
+class AccountCreateForm(PasswordPairForm, AccountForm):
+    """A new account with its first password."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].label = "Password"
+        self.fields["password_confirm"].label = "Password (again)"
+
+
+class PasswordResetForm(PasswordPairForm):
+    """An admin sets a new password for an account."""
 
 
 class OwnPasswordChangeForm(PasswordResetForm):

@@ -13,8 +13,9 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -23,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from .audit import (
+    Snapshot,
     accountant_group_snapshot,
     api_permission_group_snapshot,
     api_settings_snapshot,
@@ -277,102 +279,106 @@ def _levels(
     return levels
 
 
-def _validate_group(group: AccountantGroup | ApiPermissionGroup) -> None:
-    group.full_clean()
+@dataclass(frozen=True)
+class _GroupKind:
+    """What differs between the two kinds of group: where the levels live and their words."""
+
+    model: type[AccountantGroup] | type[ApiPermissionGroup]
+    field: str
+    registry: Mapping[str, str]
+    choices: type
+    default: str
+    snapshot: Callable[[Any], Snapshot]
 
 
-@transaction.atomic
-def accountant_group_create(*, by: User, name: str, rights: Mapping[str, str]) -> AccountantGroup:
-    group = AccountantGroup(name=name, rights=_levels(rights, ACCOUNTANT_RIGHTS, Level, Level.NONE))
-    _validate_group(group)
-    group.save()
+ACCOUNTANT_GROUPS = _GroupKind(
+    AccountantGroup, "rights", ACCOUNTANT_RIGHTS, Level, Level.NONE, accountant_group_snapshot
+)
+API_PERMISSION_GROUPS = _GroupKind(
+    ApiPermissionGroup,
+    "methods",
+    API_METHODS,
+    MethodRight,
+    MethodRight.DISABLED,
+    api_permission_group_snapshot,
+)
+
+
+def _group_save(
+    kind: _GroupKind,
+    *,
+    by: User,
+    group: AccountantGroup | ApiPermissionGroup | None,
+    name: str,
+    levels: Mapping[str, str],
+) -> AccountantGroup | ApiPermissionGroup:
+    """Create (group None) or update a group of either kind, validated and audited."""
+    if group is None:
+        instance, before = kind.model(), None
+    else:
+        instance = kind.model.objects.select_for_update().get(pk=group.pk)
+        before = kind.snapshot(instance)
+    instance.name = name
+    setattr(instance, kind.field, _levels(levels, kind.registry, kind.choices, kind.default))
+    instance.full_clean()
+    instance.save()
+    after = kind.snapshot(instance)
     audit_record(
         by=by,
-        action=AuditEntry.Action.CREATE,
-        instance=group,
-        changes=creation_changes(accountant_group_snapshot(group)),
+        action=AuditEntry.Action.CREATE if before is None else AuditEntry.Action.UPDATE,
+        instance=instance,
+        changes=creation_changes(after) if before is None else snapshot_changes(before, after),
     )
-    return group
+    return instance
 
 
-@transaction.atomic
-def accountant_group_update(
-    *, by: User, group: AccountantGroup, name: str, rights: Mapping[str, str]
-) -> AccountantGroup:
-    locked = AccountantGroup.objects.select_for_update().get(pk=group.pk)
-    before = accountant_group_snapshot(locked)
-    locked.name = name
-    locked.rights = _levels(rights, ACCOUNTANT_RIGHTS, Level, Level.NONE)
-    _validate_group(locked)
-    locked.save()
-    audit_record(
-        by=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=locked,
-        changes=snapshot_changes(before, accountant_group_snapshot(locked)),
-    )
-    return locked
-
-
-def _delete_group(*, by: User, group: AccountantGroup | ApiPermissionGroup, snapshot) -> None:
-    model = type(group)
-    locked = model.objects.select_for_update().get(pk=group.pk)
+def _group_delete(kind: _GroupKind, *, by: User, group: AccountantGroup | ApiPermissionGroup):
+    locked = kind.model.objects.select_for_update().get(pk=group.pk)
     if locked.members.exists():
         raise ValidationError(
             "This group has members: move them to another group before deleting it."
         )
     changes = [
-        {"field": label, "old": value, "new": "—"} for label, value in snapshot(locked).items()
+        {"field": label, "old": value, "new": "—"} for label, value in kind.snapshot(locked).items()
     ]
     audit_record(by=by, action=AuditEntry.Action.DELETE, instance=locked, changes=changes)
     locked.delete()
 
 
 @transaction.atomic
+def accountant_group_create(*, by: User, name: str, rights: Mapping[str, str]) -> AccountantGroup:
+    return _group_save(ACCOUNTANT_GROUPS, by=by, group=None, name=name, levels=rights)
+
+
+@transaction.atomic
+def accountant_group_update(
+    *, by: User, group: AccountantGroup, name: str, rights: Mapping[str, str]
+) -> AccountantGroup:
+    return _group_save(ACCOUNTANT_GROUPS, by=by, group=group, name=name, levels=rights)
+
+
+@transaction.atomic
 def accountant_group_delete(*, by: User, group: AccountantGroup) -> None:
-    _delete_group(by=by, group=group, snapshot=accountant_group_snapshot)
+    _group_delete(ACCOUNTANT_GROUPS, by=by, group=group)
 
 
 @transaction.atomic
 def api_permission_group_create(
     *, by: User, name: str, methods: Mapping[str, str]
 ) -> ApiPermissionGroup:
-    group = ApiPermissionGroup(
-        name=name, methods=_levels(methods, API_METHODS, MethodRight, MethodRight.DISABLED)
-    )
-    _validate_group(group)
-    group.save()
-    audit_record(
-        by=by,
-        action=AuditEntry.Action.CREATE,
-        instance=group,
-        changes=creation_changes(api_permission_group_snapshot(group)),
-    )
-    return group
+    return _group_save(API_PERMISSION_GROUPS, by=by, group=None, name=name, levels=methods)
 
 
 @transaction.atomic
 def api_permission_group_update(
     *, by: User, group: ApiPermissionGroup, name: str, methods: Mapping[str, str]
 ) -> ApiPermissionGroup:
-    locked = ApiPermissionGroup.objects.select_for_update().get(pk=group.pk)
-    before = api_permission_group_snapshot(locked)
-    locked.name = name
-    locked.methods = _levels(methods, API_METHODS, MethodRight, MethodRight.DISABLED)
-    _validate_group(locked)
-    locked.save()
-    audit_record(
-        by=by,
-        action=AuditEntry.Action.UPDATE,
-        instance=locked,
-        changes=snapshot_changes(before, api_permission_group_snapshot(locked)),
-    )
-    return locked
+    return _group_save(API_PERMISSION_GROUPS, by=by, group=group, name=name, levels=methods)
 
 
 @transaction.atomic
 def api_permission_group_delete(*, by: User, group: ApiPermissionGroup) -> None:
-    _delete_group(by=by, group=group, snapshot=api_permission_group_snapshot)
+    _group_delete(API_PERMISSION_GROUPS, by=by, group=group)
 
 
 # --- Settings ---------------------------------------------------------------
