@@ -242,6 +242,8 @@ def _write_postgresql(rows, batch: int, advance: Callable[[int], None]) -> None:
             f"INSERT INTO dids_did ({columns}) SELECT {columns} FROM did_staging "  # noqa: S608
             "ON CONFLICT (number) DO NOTHING"
         )
+        # Dropped now, not only at commit: a caller's outer transaction may run us twice.
+        cursor.execute("DROP TABLE did_staging")
         cursor.execute("ANALYZE dids_did")
 
 
