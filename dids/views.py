@@ -88,21 +88,6 @@ def visible_dids(account: User) -> QuerySet:
     return Did.objects.visible_to(account).for_listing()
 
 
-def matching_dids(filterset: DidFilterSet) -> QuerySet:
-    """The filtered DIDs restricted to the `from`/`max_results` window.
-
-    The window is taken in contract order (as dids_get takes it) through a sliced
-    id subquery, so the result is still a plain queryset that the table can sort
-    and paginate. Empty when a parameter is malformed (`filterset.qs` is then empty).
-    """
-    qs = filterset.qs
-    offset, limit = filterset.window()
-    if offset == 0 and limit is None:
-        return qs
-    window = qs.values("pk")[offset : offset + limit if limit is not None else None]
-    return filterset.queryset.filter(pk__in=window).in_contract_order()
-
-
 def filter_errors(filterset: DidFilterSet) -> list[str]:
     """Every malformed parameter in the API's words (`Invalid <name>: expected …`)."""
     if not filterset.is_bound or filterset.is_valid():
@@ -144,7 +129,7 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.filterset = self.get_filterset(self.get_filterset_class())
-        self.object_list = matching_dids(self.filterset)
+        self.object_list = self.filterset.windowed()
         context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
         return self.render_to_response(context)
 
@@ -227,7 +212,7 @@ class DidExportView(CanReadDidsMixin, View):
             return HttpResponseBadRequest(
                 "\n".join(errors), content_type="text/plain; charset=utf-8"
             )
-        dids = matching_dids(filterset)
+        dids = filterset.windowed()
         sort = request.GET.get("sort")
         if sort:
             # The table knows how to sort by each column; reuse it, without paginating.

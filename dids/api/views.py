@@ -34,7 +34,7 @@ from accounts.authentication import (
     is_test_request,
 )
 from accounts.permissions import CanCallDidsGet, CanManageDids
-from dids.filters import MAX_ID, DidFilterSet
+from dids.filters import DidFilterSet
 from dids.models import Did
 from dids.services import dids_release_expired
 
@@ -180,13 +180,7 @@ class DidsGetView(APIView):
         # Closed DIDs past their date are released before they could be listed as closed.
         dids_release_expired()
 
-        offset, limit = filterset.window()
-        rows = filterset.qs
-        if limit is not None and offset + limit <= MAX_ID:
-            rows = rows[offset : offset + limit]
-        else:
-            rows = rows[offset:]  # a limit beyond any row count is no limit
-        dids = rows.iterator(chunk_size=self.chunk_size)
+        dids = filterset.windowed().iterator(chunk_size=self.chunk_size)
         # 9: peek at the first row, so that "nothing" is a proper error document
         # and not an empty list already half sent.
         first = next(dids, None)
