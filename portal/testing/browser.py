@@ -50,7 +50,17 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright's launch options, with the system Chromium and its flags."""
+    """pytest-playwright's launch options, with the system Chromium and its flags.
+
+    Without /usr/bin/chromium the browser tests are skipped with the reason (`./run
+    test` installs it where it can); CI sets PORTAL_REQUIRE_BROWSER=1 to make that a
+    failure instead, so a missing browser can never pass CI silently.
+    """
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing: install Debian's 'chromium' package"
+        if os.environ.get("PORTAL_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
