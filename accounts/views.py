@@ -7,6 +7,7 @@ Every write goes through accounts.services.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -639,6 +640,22 @@ class SystemSettingsView(AdminPage):
 # --- Generate hash --------------------------------------------------------------
 
 
+def with_hash(pasted: str, params: dict[str, str], digest: str) -> str:
+    """The pasted request with `hash` set, in the shape it was pasted in, ready to send.
+
+    A URL keeps its scheme, host and path (an integrator copies it whole); a JSON
+    body stays a JSON body (a query string would not be what it sends); a query
+    string or name=value lines become a query string.
+    """
+    query = {name: value for name, value in params.items() if name != "hash"}
+    query["hash"] = digest
+    text = pasted.strip()
+    if text.startswith("{"):
+        return json.dumps(query, ensure_ascii=False)
+    location = text.split("#", 1)[0].split("?", 1)[0] if "?" in text else ""
+    return f"{location}?{urlencode(query)}" if location else urlencode(query)
+
+
 class HashToolView(PortalPage):
     """The hash a request needs, computed by the same code that dids_get checks with."""
 
@@ -687,11 +704,9 @@ class HashToolView(PortalPage):
                 )
         pairs = hashed_parameters(params)
         digest = api_hash(params, secret) if secret else ""
-        request_with_hash = ""
-        if digest:
-            query = {name: value for name, value in params.items() if name != "hash"}
-            query["hash"] = digest
-            request_with_hash = urlencode(query)
+        request_with_hash = (
+            with_hash(form.data.get("request", ""), params, digest) if digest else ""
+        )
         return {
             "pairs": pairs,
             "hash_string_shape": "".join(value for _, value in pairs) + "<secret key>",

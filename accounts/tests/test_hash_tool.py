@@ -69,12 +69,32 @@ def test_admins_hash_is_accepted_by_dids_get(client, portal_admin, system_api):
     client.force_login(portal_admin)
     result = tool(client, "/billing/api/dids_get?u=alice&user_id=5&period_start=1700000000")
     assert [name for name, _ in result["pairs"]] == ["user_id", "period_start"]
+    # The pasted URL comes back whole with the hash: it is sent as shown.
+    assert result["request_with_hash"] == (
+        f"/billing/api/dids_get?u=alice&user_id=5&period_start=1700000000&hash={result['hash']}"
+    )
     api = client.__class__()  # an integration: no session
-    response = api.post("/billing/api/dids_get?" + result["request_with_hash"])
+    response = api.post(result["request_with_hash"])
     assert [dict(row)["id"] for row in rows_of(response)] == [str(did.pk)]
     # And a wrong hash is refused, so the acceptance above is real.
     wrong = result["request_with_hash"].replace(result["hash"], sha1("other"))
-    assert error_of(api.post("/billing/api/dids_get?" + wrong)) == "Incorrect hash"
+    assert error_of(api.post(wrong)) == "Incorrect hash"
+
+
+def test_a_full_url_comes_back_with_its_host_and_path_and_without_its_fragment(
+    client, portal_admin, system_api
+):
+    client.force_login(portal_admin)
+    result = tool(client, "https://portal.example.com/billing/api/dids_get?u=alice&hash=old#top")
+    assert result["request_with_hash"] == (
+        f"https://portal.example.com/billing/api/dids_get?u=alice&hash={sha1('secret')}"
+    )
+
+
+def test_name_value_lines_come_back_as_a_query_string(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    result = tool(client, "u=alice\nuser_id=5")
+    assert result["request_with_hash"] == f"u=alice&user_id=5&hash={sha1('5secret')}"
 
 
 def test_resellers_hash_is_accepted_by_dids_get(client, reseller, system_api):
@@ -270,9 +290,14 @@ def test_json_bodys_hash_is_accepted_by_dids_get(client, portal_admin, system_ap
     body = '{"u": "alice", "user_id": 12, "period_end": "x"}'
     result = tool(client, body)
     assert result["hash"] == sha1("12xsecret")
+    # A JSON body comes back as a JSON body with the hash, ready to send.
+    assert json.loads(result["request_with_hash"]) == {
+        "u": "alice",
+        "user_id": "12",
+        "period_end": "x",
+        "hash": result["hash"],
+    }
     response = client.__class__().post(
-        "/billing/api/dids_get",
-        json.dumps({**json.loads(body), "hash": result["hash"]}),
-        content_type="application/json",
+        "/billing/api/dids_get", result["request_with_hash"], content_type="application/json"
     )
     assert [dict(row)["id"] for row in rows_of(response)] == [str(did.pk)]
