@@ -99,8 +99,13 @@ class WholeNumberField(ContractField):
         if not WHOLE_NUMBER.match(value):
             raise self.invalid()
         digits = value.lstrip("0") or "0"
-        # Beyond any id (and beyond what int() parses): valid, and it matches nothing.
-        number = MAX_ID + 1 if len(digits) > len(str(MAX_ID)) else int(digits)
+        # Beyond any id or row count: valid, and it matches nothing. Every such value
+        # becomes MAX_ID + 1, so that `from - 1` is still a valid SQL OFFSET (a bigint)
+        # and int() never sees thousands of digits.
+        if len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:
+            number = MAX_ID + 1
+        else:
+            number = int(digits)
         if number < self.minimum:
             raise self.invalid()
         return number

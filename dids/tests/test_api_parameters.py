@@ -378,6 +378,23 @@ def test_from_past_the_end_is_no_dids(client, world):
     assert get(client, world, **{"from": "9" * 40}) == "No DIDs found"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9223372036854775808",  # 2**63: the offset is 2**63 - 1, still a bigint
+        "9223372036854775809",  # the offset no longer fits a bigint (nor SQLite's integer)
+        "9" * 19,  # as many digits as the largest bigint, and larger
+        "00009223372036854775809",
+    ],
+)
+def test_from_beyond_any_offset_is_no_dids(client, world, value):
+    # A value too large for any row is valid and matches nothing (§4): never a
+    # database error on the OFFSET, with or without max_results.
+    assert get(client, world, **{"from": value}) == "No DIDs found"
+    assert get(client, world, **{"from": value}, max_results="1") == "No DIDs found"
+    assert get(client, world, **{"from": value}, max_results="9" * 19) == "No DIDs found"
+
+
 def test_max_results(client, world):
     assert get(client, world, max_results="1") == ALL[:1]
     assert get(client, world, max_results="0003") == ALL[:3]
