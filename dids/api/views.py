@@ -89,8 +89,9 @@ def contract_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpR
     elif isinstance(exc, exceptions.PermissionDenied):
         text = str(exc.detail)
     elif isinstance(exc, exceptions.MethodNotAllowed):
-        # Not a contract error: a method the API does not have at all.
-        response = error_response(METHOD_NOT_ALLOWED, status=405)
+        # Not a contract error: a method the API does not have at all (test=1 still
+        # applies, as to every answer).
+        response = error_response(METHOD_NOT_ALLOWED, test=is_test_request(request), status=405)
         response["Allow"] = "GET, POST"
         return response
     else:

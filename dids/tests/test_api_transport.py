@@ -380,6 +380,18 @@ def test_test_page_escapes_markup_in_data(client, portal_admin, system_api):
     assert comment.text == "<script>alert(1)</script> & co"
 
 
+@pytest.mark.parametrize("method", ["put", "delete", "options"])
+def test_test_page_for_a_method_that_is_not_allowed(client, dids, method):
+    # test=1 applies to every answer (docs, decision 14), also outside the contract's errors.
+    response = getattr(client, method)(DIDS_GET_URL + "?test=1")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
+    assert xml_in_test_page(response) == (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<page>\n  <error>Method not allowed</error>\n'
+        "</page>\n"
+    )
+
+
 def test_test_other_than_1_is_plain_xml(client, dids):
     response = client.post(DIDS_GET_URL, {**AUTH, "test": "0"})
     assert ids_of(response) == ids(dids, 0, 1, 2)
