@@ -239,3 +239,17 @@ def test_times_are_shown_as_the_api_shows_them(client, portal_admin):
 
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Created"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Updated"])
+
+
+def test_the_404_page_is_the_portals_and_does_not_name_the_did(client, other_reseller, held_did):
+    """Not Django's bare "Not Found": the portal's header, the role's menu and a way back."""
+    client.force_login(other_reseller)
+
+    response = client.get(f"/dids/{held_did.id}/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<title>Page not found | DID portal</title>" in page
+    assert '<nav id="portal-nav" aria-label="Main">' in page
+    assert 'Go back to <a href="/dids/">DIDs</a>.' in page
+    assert held_did.number not in page
