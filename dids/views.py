@@ -250,6 +250,10 @@ DETAIL_LABELS: dict[str, str] = {
     "updated_at": "Updated",
 }
 
+# The API's words for a flag are `true`/`false`; a person reads Yes/No.
+DETAIL_FLAG_TEXT: dict[str, str] = {"true": "Yes", "false": "No"}
+DETAIL_FLAGS = frozenset({"ai_agent_compatible"})
+
 # History keys that name an element a role may not see: hidden from that role's history.
 HISTORY_KEYS_OF_ELEMENT: dict[str, tuple[str, ...]] = {
     "provider": ("provider", "provider_id"),
@@ -313,7 +317,9 @@ class DidDetailView(CanReadDidsMixin, DetailView):
         viewer: User = self.request.user
         elements = did_elements(did, viewer)
         fields = [
-            (label, elements[name]) for name, label in DETAIL_LABELS.items() if name in elements
+            (label, DETAIL_FLAG_TEXT[elements[name]] if name in DETAIL_FLAGS else elements[name])
+            for name, label in DETAIL_LABELS.items()
+            if name in elements
         ]
         if "comment" in elements and viewer.writes_reseller_comment:
             fields = [

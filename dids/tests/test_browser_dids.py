@@ -185,6 +185,10 @@ def test_a_row_opens_the_dids_page(signed_in_page, screenshot, reseller, catalog
     assert urlsplit(page.url).path == f"/dids/{catalogue[1].id}/"
     assert page.locator("#did-status").inner_text() == "Free"
     assert "Provider" not in page.locator("#did-fields").inner_text()
+    # Each label sits on the line of its value (base.css pushes a bare dt 4px down).
+    for row in page.locator("#did-fields .form-row").all():
+        label, value = row.locator("dt").bounding_box(), row.locator("dd").bounding_box()
+        assert abs(label["y"] - value["y"]) <= 1, row.inner_text()
     screenshot(page, "detail")
 
 

@@ -253,3 +253,12 @@ def test_the_404_page_is_the_portals_and_does_not_name_the_did(client, other_res
     assert '<nav id="portal-nav" aria-label="Main">' in page
     assert 'Go back to <a href="/dids/">DIDs</a>.' in page
     assert held_did.number not in page
+
+
+@pytest.mark.parametrize(("compatible", "shown"), [(True, "Yes"), (False, "No")])
+def test_the_ai_agent_flag_reads_yes_or_no(client, portal_admin, compatible, shown):
+    """The API's `true`/`false` is for programs; the page says Yes or No."""
+    did = DidFactory(ai_agent_compatible=compatible)
+    client.force_login(portal_admin)
+
+    assert fields_of(client.get(f"/dids/{did.id}/"))["AI-agent compatible"] == shown
