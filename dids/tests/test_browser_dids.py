@@ -202,3 +202,25 @@ def test_accountant_without_manage_dids_sees_the_not_authorised_page(
     assert "DIDs" not in nav
     assert "Personal DIDs" not in nav
     screenshot(page, "not-authorised")
+
+
+def test_signing_in_and_browsing_requests_nothing_that_fails(
+    new_context, live_server, portal_admin, catalogue
+):
+    """Every request a page makes succeeds, and the pages declare their icon: without
+    one a browser asks for /favicon.ico by itself (Playwright does not report that
+    request), a 404 in every server log and a console error on every first visit."""
+    context = new_context(base_url=live_server.url)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto("/login/")
+    assert page.request.get(page.locator("link[rel=icon]").get_attribute("href")).status == 200
+    page.fill("#id_username", portal_admin.username)
+    page.fill("#id_password", "correct-horse-battery")
+    page.click("#login-form input[type=submit]")
+    page.wait_for_url("**/dids/")
+    page.goto(f"/dids/{catalogue[0].id}/")
+
+    assert failed == []
+    assert page.locator("link[rel=icon]").count() == 1
