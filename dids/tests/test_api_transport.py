@@ -77,6 +77,15 @@ def test_both_urls_answer_identically(client, dids):
     )
 
 
+def test_dispatch_url_without_its_slash_answers_too(client, dids):
+    """Not redirected by APPEND_SLASH, which would drop a POST body."""
+    params = {**AUTH, "search_status": "active"}
+    no_slash = client.post("/billing/api", {**params, "action": "dids_get"})
+    assert no_slash.status_code == 200
+    assert body_of(no_slash) == body_of(client.post(DIDS_GET_URL, params))
+    assert error_of(client.post("/billing/api", AUTH)) == "Unknown API method"
+
+
 @pytest.mark.parametrize("action", [None, "", "dids_gets", "DIDS_GET", "user_details_get"])
 def test_dispatch_url_without_a_known_action(client, dids, action):
     params = dict(AUTH) if action is None else {**AUTH, "action": action}
