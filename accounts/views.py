@@ -448,6 +448,10 @@ class GroupEditView(GroupPage):
         )
 
 
+# A group that blocks its deletion lists this many of its members, each a link to fix.
+MEMBERS_SHOWN = 20
+
+
 class GroupDeleteView(GroupPage):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         group = get_object_or_404(self.pages.model, pk=pk)
@@ -465,6 +469,8 @@ class GroupDeleteView(GroupPage):
     def _render(
         self, request: HttpRequest, group: Any, *, error: str | None, status: int = 200
     ) -> HttpResponse:
+        members = list(group.members.order_by("username")[:MEMBERS_SHOWN])
+        member_count = group.members.count() if len(members) == MEMBERS_SHOWN else len(members)
         response = self.render(
             request,
             "accounts/confirm_delete.html",
@@ -472,7 +478,9 @@ class GroupDeleteView(GroupPage):
             group=group,
             error=error,
             noun=self.pages.noun,
-            members=group.members.order_by("username")[:20],
+            members=members,
+            member_count=member_count,
+            more_count=member_count - len(members),
             cancel_url=self.pages.url("edit", group.pk),
             parent=(self.pages.plural, self.pages.url("list")),
         )

@@ -1,8 +1,11 @@
 """Accountant groups and API permission groups: CRUD with a level per right or method."""
 
+from html import unescape
+
 from django.urls import reverse
 
 from accounts.models import AccountantGroup, ApiPermissionGroup, AuditEntry, Level, MethodRight
+from portal.testing.factories import UserFactory
 
 
 def test_admin_creates_an_accountant_group(client, portal_admin):
@@ -128,3 +131,28 @@ def test_editing_an_unknown_group_is_not_found(client, portal_admin):
     client.force_login(portal_admin)
     assert client.get(reverse("accounts:api_group_edit", args=[999])).status_code == 404
     assert client.post(reverse("accounts:accountant_group_delete", args=[999])).status_code == 404
+
+
+def test_the_delete_page_of_a_group_with_members_says_why_and_links_them(
+    client, portal_admin, accountant, did_readers
+):
+    """No delete button without a reason: the page says what blocks it and links each
+    member to the account page where its group is changed, and back to the group."""
+    for n in range(21):
+        UserFactory(username=f"zz{n:02}", role="accountant", accountant_group=did_readers)
+    client.force_login(portal_admin)
+
+    response = client.get(reverse("accounts:accountant_group_delete", args=[did_readers.pk]))
+
+    assert response.status_code == 200
+    page = unescape(response.content.decode())
+    assert (
+        "The accountant group “DID readers” cannot be deleted while\n    22 accounts belong"
+        " to it.\n    Give them another group first:"
+    ) in page
+    edit = reverse("accounts:account_edit", args=[accountant.pk])
+    assert f'<li><a href="{edit}">bob</a> (Bob Books)</li>' in page
+    assert "<li>… and 2 more</li>" in page
+    back = reverse("accounts:accountant_group_edit", args=[did_readers.pk])
+    assert f'<a href="{back}" class="closelink">Back to the accountant group</a>' in page
+    assert 'type="submit"' not in page.split('id="content-main"')[1]
