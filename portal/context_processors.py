@@ -11,7 +11,9 @@ NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
     # Role user gets the same list scoped to its own DIDs, under its own name.
     ("DIDs", "dids:list", lambda user: user.can_read_dids and not user.is_end_user),
     ("Personal DIDs", "dids:list", "is_end_user"),
-    ("Accounts", "accounts:account_list", "may_list_accounts"),
+    ("Accounts", "accounts:account_list", lambda user: user.may_list_accounts and user.is_admin),
+    # A reseller's list is its own users, titled so: the menu says what the page says.
+    ("My users", "accounts:account_list", lambda user: user.may_list_accounts and user.is_reseller),
     ("Accountant groups", "accounts:accountant_group_list", "is_admin"),
     ("API groups", "accounts:api_group_list", "is_admin"),
     ("API settings", "accounts:api_settings", "may_edit_api_settings"),

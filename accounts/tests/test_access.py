@@ -134,3 +134,20 @@ def test_forms_enforce_csrf(portal_admin, reseller):
     )
     assert response.status_code == 302
     assert SystemSettings.load().days_for_did_close == 10
+
+
+def test_the_menu_names_the_account_list_as_its_page_does(client, portal_admin, reseller):
+    """A reseller's list is titled "My users": its menu entry says so, not "Accounts"."""
+
+    def menu(account) -> list[str]:
+        client.force_login(account)
+        response = client.get(reverse("accounts:account_list"))
+        assert [item["label"] for item in response.context["portal_nav"] if item["active"]] == [
+            response.context["title"]
+        ]
+        return [item["label"] for item in response.context["portal_nav"]]
+
+    assert "Accounts" in menu(portal_admin)
+    assert "My users" not in menu(portal_admin)
+    assert "My users" in menu(reseller)
+    assert "Accounts" not in menu(reseller)
