@@ -156,6 +156,31 @@ def _save_account(user: User) -> None:
         ) from error
 
 
+def _new_account_errors(user: User, *, by: User, password: str | None) -> _Errors:
+    errors = _Errors()
+    try:
+        _validate_account(user, by=by, previous=None)
+    except ValidationError as error:
+        errors.absorb(error)
+    if password is not None:
+        try:
+            password_validation.validate_password(password, user=user)
+        except ValidationError as error:
+            for message in error.messages:
+                errors.add("password", message)
+    return errors
+
+
+def user_create_check(*, by: User, password: str | None, **fields: object) -> None:
+    """Raise every reason why `user_create` would refuse these values, writing nothing.
+
+    For a form that is invalid on its own (e.g. the two passwords differ): the person
+    then sees all that is wrong in one round, not the account's rules only after the
+    passwords match. `password=None` skips the password validators.
+    """
+    _new_account_errors(User(**fields), by=by, password=password).raise_if_any()
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -188,17 +213,7 @@ def user_create(
         is_system_administrator=is_system_administrator,
         is_active=is_active,
     )
-    errors = _Errors()
-    try:
-        _validate_account(user, by=by, previous=None)
-    except ValidationError as error:
-        errors.absorb(error)
-    try:
-        password_validation.validate_password(password, user=user)
-    except ValidationError as error:
-        for message in error.messages:
-            errors.add("password", message)
-    errors.raise_if_any()
+    _new_account_errors(user, by=by, password=password).raise_if_any()
     if is_system_administrator:
         _system_administrator_mutex()
         _take_system_administrator(by=by, user=user)

@@ -156,6 +156,16 @@ class AccountCreateView(AdminPage):
             else:
                 messages.success(request, f"The account {user.username} was created.")
                 return HttpResponseRedirect(reverse("accounts:account_edit", args=[user.pk]))
+        elif all(name in form.cleaned_data for name in services.EDITABLE_USER_FIELDS):
+            # Only the password pair is wrong: add the account's rules now, so that one
+            # round shows everything to correct.
+            data = {name: form.cleaned_data[name] for name in services.EDITABLE_USER_FIELDS}
+            try:
+                services.user_create_check(
+                    by=request.user, password=form.cleaned_data.get("password"), **data
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
         return self._render(request, form)
 
     def _render(self, request: HttpRequest, form: AccountCreateForm) -> HttpResponse:

@@ -101,6 +101,37 @@ def test_passwords_must_match(client, portal_admin):
     assert not User.objects.filter(username="gina").exists()
 
 
+def test_mismatched_passwords_do_not_hide_the_other_mistakes(client, portal_admin, reseller):
+    """One round shows everything to correct, as the Django admin's own add form does."""
+    client.force_login(portal_admin)
+    rows = snapshot_rows()
+    response = client.post(
+        reverse("accounts:account_create"),
+        account_data(
+            username="charlie",
+            role=User.Role.ACCOUNTANT,
+            owner=reseller.pk,
+            own_providers="on",
+            password="12345678",
+            password_confirm="123456789",
+        ),
+    )
+    assert response.status_code == 200
+    assert errors_of(response) == {
+        "password_confirm": ["The two passwords do not match."],
+        "username": ["A user with that username already exists."],
+        "owner": ["Only users can be owned by a reseller."],
+        "own_providers": ["Only resellers can be Reseller PRO."],
+        "password": [
+            "This password is too short. It must contain at least 10 characters.",
+            "This password is too common.",
+            "This password is entirely numeric.",
+        ],
+    }
+    assert snapshot_rows() == rows
+    assert not AuditEntry.objects.exists()
+
+
 def test_username_is_unique(client, portal_admin, reseller):
     client.force_login(portal_admin)
     response = client.post(reverse("accounts:account_create"), account_data(username="charlie"))
