@@ -158,6 +158,10 @@ def test_a_malformed_filter_shows_on_the_panel(signed_in_page, screenshot, porta
         "Invalid search_user: expected a whole number"
     ]
     assert page.locator("#did-filter-form .errorlist").inner_text() == "expected a whole number"
+    # On the panel's own background and flush under its field, not in a padded box.
+    style = "e => { const s = getComputedStyle(e); return [s.backgroundColor, s.padding]; }"
+    errors = page.locator("#did-filter-form .errorlist")
+    assert errors.evaluate(style) == ["rgba(0, 0, 0, 0)", "0px"]
     assert listed_numbers(page) == []
     assert page.locator("#result_list tbody").inner_text().strip() == "No DIDs found"
     screenshot(page, "error")
