@@ -104,6 +104,9 @@ def panel_field_names(viewer: User) -> list[str]:
         names.remove("search_provider")
     if viewer.is_end_user:
         names.remove("search_dialplan")
+        # Every DID a user sees is its own: filtering by owner or by user picks all or none.
+        names.remove("search_did_owner")
+        names.remove("search_user")
     return names
 
 

@@ -179,6 +179,10 @@ def test_panel_offers_only_the_filters_the_role_uses(client, reseller, end_user,
     html = client.get("/dids/").content.decode()
     assert 'name="search_provider"' not in html
     assert 'name="search_dialplan"' not in html
+    # All of a user's DIDs are its own: owner and user filters would pick all or none.
+    assert 'name="search_did_owner"' not in html
+    assert 'name="search_user"' not in html
+    assert 'name="search_device"' in html
 
     client.force_login(portal_admin)
     html = client.get("/dids/").content.decode()
