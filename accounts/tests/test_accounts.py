@@ -399,6 +399,7 @@ def test_admin_lists_searches_and_filters_accounts(
         "dave",
     ]
     assert names(client.get(reverse("accounts:account_list"), {"q": "wholesale"})) == ["dave"]
+    assert "<span>Owner</span>" in client.get(reverse("accounts:account_list")).content.decode()
 
 
 def test_reseller_lists_only_its_own_users(
@@ -413,8 +414,12 @@ def test_reseller_lists_only_its_own_users(
     body = response.content.decode()
     assert "olga" not in body
     assert "frank" not in body
-    # Read-only: no links to the admin's edit pages.
+    # Read-only: no links to the admin's edit pages; each user leads to its DIDs instead.
     assert reverse("accounts:account_edit", args=[reseller_user.pk]) not in body
+    dids_of_erin = f"/dids/?search_user={reseller_user.pk}"
+    assert f'<a href="{dids_of_erin}" title="The DIDs of Erin Customer">erin</a>' in body
+    # Every row's owner is the reseller itself: no Owner column to repeat it.
+    assert "<span>Owner</span>" not in body
     # Filtering by role cannot widen the list.
     response = client.get(reverse("accounts:account_list"), {"role": "user", "q": "olga"})
     assert [a.username for a in response.context["page_obj"]] == []
