@@ -715,10 +715,16 @@ class HashToolView(PortalPage):
             account = User.objects.filter(username=params["u"]).first()
             if account is not None and account.settings_owner != chosen:
                 owner = account.settings_owner
-                whose = f"the reseller {owner.username}" if owner else "the system"
+                # Name the choice as the “Settings of” list shows it.
+                if owner is None:
+                    whose, pick = "the system's", "“The system”"
+                elif owner.pk == account.pk:
+                    whose, pick = "its own", f"“{owner}”"
+                else:
+                    whose, pick = f"its reseller {owner.username}'s", f"“{owner}”"
                 notes.append(
-                    f"The account {account.username} uses the API settings of {whose}: "
-                    "pick them under “Settings of” for its hash."
+                    f"The account {account.username} uses {whose} API settings: "
+                    f"pick {pick} under “Settings of” for its hash."
                 )
         pairs = hashed_parameters(params)
         digest = api_hash(params, secret) if secret else ""

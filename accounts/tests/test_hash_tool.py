@@ -136,9 +136,26 @@ def test_admin_picks_a_resellers_settings(client, portal_admin, reseller, system
     result = tool(client, "u=charlie")
     assert result["hash"] == sha1("secret")
     assert result["notes"] == [
-        "The account charlie uses the API settings of the reseller charlie: "
-        "pick them under “Settings of” for its hash."
+        "The account charlie uses its own API settings: "
+        "pick “charlie” under “Settings of” for its hash."
     ]
+
+
+def test_admin_is_told_which_settings_to_pick_for_a_resellers_user_or_the_system(
+    client, portal_admin, reseller, reseller_user, end_user, system_api
+):
+    ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
+    client.force_login(portal_admin)
+    assert tool(client, "u=erin")["notes"] == [
+        "The account erin uses its reseller charlie's API settings: "
+        "pick “charlie” under “Settings of” for its hash."
+    ]
+    assert tool(client, "u=frank", settings_of=str(reseller.pk))["notes"] == [
+        "The account frank uses the system's API settings: "
+        "pick “The system” under “Settings of” for its hash."
+    ]
+    page = client.get(reverse("accounts:hash_tool")).content.decode()
+    assert f'<option value="{reseller.pk}">charlie</option>' in page
 
 
 def test_only_admins_may_pick_settings(client, reseller, other_reseller, system_api):
