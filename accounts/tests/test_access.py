@@ -151,3 +151,22 @@ def test_the_menu_names_the_account_list_as_its_page_does(client, portal_admin, 
     assert "My users" not in menu(portal_admin)
     assert "My users" in menu(reseller)
     assert "Accounts" not in menu(reseller)
+
+
+def test_a_stale_form_gets_the_portals_explanation_and_changes_nothing(portal_admin):
+    """Not Django's bare "CSRF verification failed": what happened and what to do."""
+    from accounts.models import SystemSettings
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(portal_admin)
+    client.get(reverse("accounts:system_settings"))  # sets the CSRF cookie
+    response = client.post(
+        reverse("accounts:system_settings"),
+        {"days_for_did_close": "10", "csrfmiddlewaretoken": "stale" * 13},
+    )
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "<title>Form expired | DID portal</title>" in page
+    assert "Nothing was changed: the form was sent\n  with a security token" in page
+    assert "Go back, reload the\n  page, and send the form again." in page
+    assert SystemSettings.load().days_for_did_close == 90
