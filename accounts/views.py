@@ -60,6 +60,12 @@ def not_authorised(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/not_authorised.html", {"title": "Not authorised"}, status=403)
 
 
+def account_crumb(account: User) -> tuple[str, str]:
+    """The breadcrumb of an account's page, for the pages under it (password, API settings):
+    Home / Accounts / <account> / <page>, as in the Django admin."""
+    return (account.username, reverse("accounts:account_edit", args=[account.pk]))
+
+
 class PortalPage(View):
     """A page that names who may open it; everyone else gets the 403 page."""
 
@@ -248,6 +254,7 @@ class AccountPasswordView(AdminPage):
             form=form,
             submit_label="Change password",
             parent=("Accounts", reverse("accounts:account_list")),
+            account_crumb=account_crumb(account),
         )
 
 
@@ -562,6 +569,7 @@ class _ApiSettingsPage(PortalPage):
                     secret=saved.api_secret_key,
                     back_url=request.path,
                     parent=self._parent(reseller),
+                    account_crumb=self._account_crumb(reseller),
                 )
                 add_never_cache_headers(response)
                 return response
@@ -582,6 +590,9 @@ class _ApiSettingsPage(PortalPage):
     def _parent(self, reseller: User | None) -> tuple[str, str] | None:
         return None
 
+    def _account_crumb(self, reseller: User | None) -> tuple[str, str] | None:
+        return None
+
     def _render(
         self,
         request: HttpRequest,
@@ -598,6 +609,7 @@ class _ApiSettingsPage(PortalPage):
             masked_secret=current.masked_secret,
             system_settings=ApiSettings.objects.system() if reseller is not None else None,
             parent=self._parent(reseller),
+            account_crumb=self._account_crumb(reseller),
         )
         response.status_code = status
         return response
@@ -627,6 +639,9 @@ class ResellerApiSettingsView(_ApiSettingsPage):
 
     def _parent(self, reseller: User | None) -> tuple[str, str] | None:
         return ("Accounts", reverse("accounts:account_list"))
+
+    def _account_crumb(self, reseller: User | None) -> tuple[str, str] | None:
+        return account_crumb(reseller) if reseller is not None else None
 
 
 class SystemSettingsView(AdminPage):

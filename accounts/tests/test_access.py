@@ -170,3 +170,18 @@ def test_a_stale_form_gets_the_portals_explanation_and_changes_nothing(portal_ad
     assert "Nothing was changed: the form was sent\n  with a security token" in page
     assert "Go back, reload the\n  page, and send the form again." in page
     assert SystemSettings.load().days_for_did_close == 90
+
+
+def test_pages_under_an_account_lead_back_to_it_in_the_breadcrumbs(client, portal_admin, reseller):
+    client.force_login(portal_admin)
+    edit = reverse("accounts:account_edit", args=[reseller.pk])
+    for name, title in (
+        ("accounts:account_password", "Reset the password of charlie"),
+        ("accounts:reseller_api_settings", "API settings of Charlie Resale"),
+    ):
+        page = client.get(reverse(name, args=[reseller.pk])).content.decode()
+        crumbs = page.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
+        assert " ".join(crumbs.split()) == (
+            '<a href="/dids/">Home</a> &rsaquo; <a href="/accounts/">Accounts</a> '
+            f'&rsaquo; <a href="{edit}">charlie</a> &rsaquo; {title}'
+        )
