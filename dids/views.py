@@ -96,6 +96,21 @@ def filter_errors(filterset: DidFilterSet) -> list[str]:
     return [f"Invalid {name}: {errors[name][0]}" for name in filterset.filters if name in errors]
 
 
+# One line under each field of the panel: what the dids_get parameter behind it matches
+# (contract §4), so that nobody has to read the API's documentation to filter.
+PANEL_HELP: dict[str, str] = {
+    "search_did_number": "Part of the number, or a pattern with % and _.",
+    "search_did_owner": "Part of the owner's name.",
+    "search_dialplan": "0 = DIDs without a dial plan.",
+    "search_user": "An end user's or a reseller's ID; 0 = DIDs without an end user.",
+    "search_device": "0 = DIDs without a device.",
+    "search_provider": "0 = DIDs without a provider.",
+    "search_language": "Exact, e.g. en.",
+    "from": "Position of the first DID to list (1 = the first), in DID number order.",
+    "max_results": "List at most this many DIDs.",
+}
+
+
 def panel_field_names(viewer: User) -> list[str]:
     """The filter panel's text/select fields for a role: the ones its role does not
     ignore (the FilterSet still validates the others when they come in the URL)."""
@@ -152,7 +167,9 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
         context.update(
             title="Personal DIDs" if user.is_end_user else "DIDs",
             filter_errors=filter_errors(self.filterset),
-            panel_fields=[form[name] for name in panel_field_names(user)],
+            panel_fields=[
+                (form[name], PANEL_HELP.get(name, "")) for name in panel_field_names(user)
+            ],
             hide_terminated=query.get(HIDE_TERMINATED) == "1",
             sort=self.request.GET.get("sort", ""),
             export_url=f"{reverse('dids:export')}?{query.urlencode()}",

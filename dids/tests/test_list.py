@@ -190,6 +190,31 @@ def test_panel_offers_only_the_filters_the_role_uses(client, reseller, end_user,
     assert 'name="search_dialplan"' in html
 
 
+def test_panel_fields_say_what_they_match(client, portal_admin):
+    """IDs, 0 and from/max_results mean what dids_get says; the panel says it too."""
+    client.force_login(portal_admin)
+    html = client.get("/dids/").content.decode()
+    panel = html.split('id="did-filter-form"', 1)[1]
+    fields = re.findall(r'<div class="filter-field">(.*?)</div>', panel, flags=re.S)
+    helps = [
+        re.search(r'<label for="id_([a-z_]+)">.*?(?:<p class="help">(.*?)</p>|$)', field, re.S)
+        for field in fields
+    ]
+    helps = [match.groups(default="") for match in helps if match]
+    assert dict(helps) == {
+        "search_did_number": "Part of the number, or a pattern with % and _.",
+        "search_status": "",
+        "search_did_owner": "Part of the owner&#x27;s name.",
+        "search_dialplan": "0 = DIDs without a dial plan.",
+        "search_user": "An end user&#x27;s or a reseller&#x27;s ID; 0 = DIDs without an end user.",
+        "search_device": "0 = DIDs without a device.",
+        "search_provider": "0 = DIDs without a provider.",
+        "search_language": "Exact, e.g. en.",
+        "from": "Position of the first DID to list (1 = the first), in DID number order.",
+        "max_results": "List at most this many DIDs.",
+    }
+
+
 def test_submitting_the_panel_goes_to_the_dids_get_query_string(client, portal_admin):
     client.force_login(portal_admin)
 
