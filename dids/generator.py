@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -289,4 +290,9 @@ def generate_inventory(
             _write_postgresql(rows, batch, advance)
         else:
             _write_orm(rows, min(batch, 2000), advance)
+            # bulk_create stamps created_at with now (auto_now_add); the generated history
+            # has each DID created when it was last changed, as COPY writes it.
+            Did.objects.filter(pk__gte=start, created_at__gt=F("updated_at")).update(
+                created_at=F("updated_at")
+            )
     return Did.objects.count() - before

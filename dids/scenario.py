@@ -18,6 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.core.management.color import no_style
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import (
@@ -539,10 +540,15 @@ class Loader:
             rows.append((entry, did, entry.timestamp("created_at")))
         self.check_conflicts(rows)
         Did.objects.bulk_create([did for _, did, _ in rows], batch_size=2000)
-        # created_at is auto_now_add: a historical value from the file is written afterwards.
+        # created_at is auto_now_add: a historical value from the file is written afterwards,
+        # and without one a DID cannot have been created after its last change.
         for _, did, created_at in rows:
             if created_at is not None:
                 Did.objects.filter(pk=did.pk).update(created_at=created_at)
+        Did.objects.filter(
+            pk__in=[did.pk for _, did, created_at in rows if created_at is None],
+            created_at__gt=F("updated_at"),
+        ).update(created_at=F("updated_at"))
         self.count("dids", len(items))
 
     @staticmethod

@@ -38,6 +38,8 @@ def test_generated_inventory_is_consistent_with_the_lifecycle():
     assert not Did.objects.filter(
         Q(status__in=["free", "terminated"]) & (Q(user__isnull=False) | Q(device__isnull=False))
     ).exists()
+    # Nothing is created after its last change.
+    assert not Did.objects.filter(created_at__gt=F("updated_at")).exists()
 
 
 def test_generating_twice_adds_new_accounts_and_numbers():

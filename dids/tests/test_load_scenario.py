@@ -139,6 +139,29 @@ def test_defaults_of_a_minimal_did(tmp_path):
     assert did.updated_at is not None
 
 
+def test_a_did_is_never_created_after_its_last_change(tmp_path):
+    load(
+        {
+            "dids": [
+                {"id": 1, "did": "1", "status": "free", "updated_at": "2026-05-27T07:35:57Z"},
+                {"id": 2, "did": "2", "status": "free"},
+                {
+                    "id": 3,
+                    "did": "3",
+                    "status": "free",
+                    "created_at": "2020-01-01T00:00:00Z",
+                    "updated_at": "2026-05-27T07:35:57Z",
+                },
+            ]
+        },
+        tmp_path,
+    )
+    historical, fresh, explicit = Did.objects.order_by("pk")
+    assert historical.created_at == historical.updated_at
+    assert fresh.created_at <= fresh.updated_at
+    assert explicit.created_at == datetime(2020, 1, 1, tzinfo=UTC)
+
+
 def test_a_timestamp_without_offset_is_utc(tmp_path):
     load(
         {"dids": [{"id": 5, "did": "1", "status": "free", "updated_at": "2026-05-27T07:35:57"}]},
