@@ -228,3 +228,17 @@ def test_signing_in_and_browsing_requests_nothing_that_fails(
 
     assert failed == []
     assert page.locator("link[rel=icon]").count() == 1
+
+
+@pytest.mark.parametrize("persona", ["portal_admin", "end_user"])
+def test_the_menu_has_its_own_row_whatever_its_length(request, signed_in_page, persona):
+    """A short menu (an end user's two entries) must not float beside the branding."""
+    page = signed_in_page(request.getfixturevalue(persona))
+    branding = page.locator("#site-name").bounding_box()
+    menu = page.locator("#portal-nav").bounding_box()
+    tools = page.locator("#user-tools").bounding_box()
+    width = page.viewport_size["width"]
+
+    assert menu["y"] >= branding["y"] + branding["height"] - 1
+    assert abs(menu["x"] - branding["x"]) < 2
+    assert tools["x"] + tools["width"] > width * 0.8  # the user tools stay on the right
