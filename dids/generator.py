@@ -37,27 +37,8 @@ STATUS_WEIGHTS = {
     Did.Status.CLOSED: 5,
     Did.Status.TERMINATED: 10,
 }
-COLUMNS = (
-    "number",
-    "status",
-    "provider_id",
-    "user_id",
-    "device_id",
-    "reseller_id",
-    "dial_plan_id",
-    "language",
-    "comment",
-    "reseller_comment",
-    "call_limit",
-    "tone_zone",
-    "grace_time",
-    "callerid_name_prefix",
-    "reserved_for_user_till",
-    "ai_agent_compatible",
-    "routes_to_openai_project_id",
-    "created_at",
-    "updated_at",
-)
+# Every stored column of a DID but its id, from the model itself.
+COLUMNS = tuple(field.column for field in Did._meta.concrete_fields if not field.primary_key)
 
 
 @dataclass
@@ -165,7 +146,7 @@ def _build_holders(
 
 
 def _rows(rng: random.Random, holders: list[Holder], count: int, start: int, tag: int):
-    """Yield one tuple of COLUMNS per DID."""
+    """Yield one DID a time, as a mapping of column to value."""
     now = timezone.now()
     statuses = list(STATUS_WEIGHTS)
     weights = list(STATUS_WEIGHTS.values())
@@ -185,27 +166,29 @@ def _rows(rng: random.Random, holders: list[Holder], count: int, start: int, tag
         if status == Did.Status.CLOSED:
             till = now + timedelta(days=rng.randint(1, 90))
         updated = now - timedelta(seconds=rng.randint(0, 400 * 86400))
-        yield (
-            f"{COUNTRY_PREFIXES[serial % len(COUNTRY_PREFIXES)]}{tag:02d}{serial:09d}",
-            status,
-            rng.choice(holder.provider_ids),
-            user_id,
-            device_id,
-            holder.reseller_id,
-            dial_plan_id,
-            rng.choice(LANGUAGES),
-            "main line" if device_id and rng.random() < 0.1 else "",
-            "customer line" if holder.reseller_id and user_id and rng.random() < 0.2 else "",
-            rng.choice((0, 0, 0, 2, 5, 10)),
-            rng.choice(TONE_ZONES),
-            0,
-            "",
-            till,
-            rng.random() < 0.3,
-            "",
-            updated,
-            updated,
-        )
+        yield {
+            "number": f"{COUNTRY_PREFIXES[serial % len(COUNTRY_PREFIXES)]}{tag:02d}{serial:09d}",
+            "status": status,
+            "provider_id": rng.choice(holder.provider_ids),
+            "user_id": user_id,
+            "device_id": device_id,
+            "reseller_id": holder.reseller_id,
+            "dial_plan_id": dial_plan_id,
+            "language": rng.choice(LANGUAGES),
+            "comment": "main line" if device_id and rng.random() < 0.1 else "",
+            "reseller_comment": (
+                "customer line" if holder.reseller_id and user_id and rng.random() < 0.2 else ""
+            ),
+            "call_limit": rng.choice((0, 0, 0, 2, 5, 10)),
+            "tone_zone": rng.choice(TONE_ZONES),
+            "grace_time": 0,
+            "callerid_name_prefix": "",
+            "reserved_for_user_till": till,
+            "ai_agent_compatible": rng.random() < 0.3,
+            "routes_to_openai_project_id": "",
+            "created_at": updated,
+            "updated_at": updated,
+        }
 
 
 def _copy_value(value: object) -> str:
@@ -229,7 +212,7 @@ def _write_postgresql(rows, batch: int, advance: Callable[[int], None]) -> None:
         buffer = io.StringIO()
         pending = 0
         for row in rows:
-            buffer.write("\t".join(_copy_value(v) for v in row) + "\n")
+            buffer.write("\t".join(_copy_value(row[column]) for column in COLUMNS) + "\n")
             pending += 1
             if pending == batch:
                 _flush(cursor, columns, buffer)
@@ -256,7 +239,7 @@ def _flush(cursor, columns: str, buffer: io.StringIO) -> None:
 def _write_orm(rows, batch: int, advance: Callable[[int], None]) -> None:
     chunk: list[Did] = []
     for row in rows:
-        chunk.append(Did(**dict(zip(COLUMNS, row, strict=True))))
+        chunk.append(Did(**row))
         if len(chunk) == batch:
             Did.objects.bulk_create(chunk, ignore_conflicts=True)
             advance(len(chunk))
