@@ -245,19 +245,6 @@ class User(AbstractUser):
         return self.is_active and (self.is_admin or self.is_reseller)
 
     @property
-    def api_enabled(self) -> bool:
-        """Could this account call dids_get at all (the only API method)?"""
-        from .api_hash import settings_chain  # api_hash imports this module
-
-        if not self.is_active or not self.can_read_dids:
-            return False
-        if self.api_restricted and (
-            self.api_permission_group is None or not self.api_permission_group.allows("dids_get")
-        ):
-            return False
-        return all(settings.allow_api for settings in settings_chain(self))
-
-    @property
     def may_use_hash_tool(self) -> bool:
         """Only the owners of a secret: admins (the system's) and resellers (their own).
 

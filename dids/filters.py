@@ -230,13 +230,13 @@ class DidFilterSet(django_filters.FilterSet):
 
     # --- validation --------------------------------------------------------
 
-    def first_error(self) -> tuple[str, str] | None:
-        """The first malformed parameter in the contract's order, with what is expected."""
+    def error_messages(self) -> list[str]:
+        """Every malformed parameter in the contract's words (`Invalid <name>: <expected>`),
+        in the contract's order: dids_get answers the first, the GUI list shows them all."""
+        if not self.is_bound or self.is_valid():
+            return []
         errors = self.form.errors
-        for name in self.filters:
-            if name in errors:
-                return name, errors[name][0]
-        return None
+        return [f"Invalid {name}: {errors[name][0]}" for name in self.filters if name in errors]
 
     @property
     def qs(self) -> QuerySet:

@@ -88,14 +88,6 @@ def visible_dids(account: User) -> QuerySet:
     return Did.objects.visible_to(account).for_listing()
 
 
-def filter_errors(filterset: DidFilterSet) -> list[str]:
-    """Every malformed parameter in the API's words (`Invalid <name>: expected …`)."""
-    if not filterset.is_bound or filterset.is_valid():
-        return []
-    errors = filterset.form.errors
-    return [f"Invalid {name}: {errors[name][0]}" for name in filterset.filters if name in errors]
-
-
 # One line under each field of the panel: what the dids_get parameter behind it matches
 # (contract §4), so that nobody has to read the API's documentation to filter.
 PANEL_HELP: dict[str, str] = {
@@ -166,7 +158,7 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
             query.pop(name, None)
         context.update(
             title="Personal DIDs" if user.is_end_user else "DIDs",
-            filter_errors=filter_errors(self.filterset),
+            filter_errors=self.filterset.error_messages(),
             panel_fields=[
                 (form[name], PANEL_HELP.get(name, "")) for name in panel_field_names(user)
             ],
@@ -227,7 +219,7 @@ class DidExportView(CanReadDidsMixin, View):
             request=request,
             account=request.user,
         )
-        errors = filter_errors(filterset)
+        errors = filterset.error_messages()
         if errors:
             return HttpResponseBadRequest(
                 "\n".join(errors), content_type="text/plain; charset=utf-8"

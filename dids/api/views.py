@@ -173,10 +173,9 @@ class DidsGetView(APIView):
             account=caller,
         )
         # 8: validated before anything is read or written.
-        error = filterset.first_error()
-        if error is not None:
-            name, expected = error
-            raise ApiRefusal(f"Invalid {name}: {expected}")
+        errors = filterset.error_messages()
+        if errors:
+            raise ApiRefusal(errors[0])
 
         # Closed DIDs past their date are released before they could be listed as closed.
         dids_release_expired()
