@@ -19,10 +19,15 @@ class Level(models.TextChoices):
 
 
 class MethodRight(models.TextChoices):
-    """The level of an API method in an API permission group."""
+    """The level of an API method in an API permission group.
+
+    A read method (`dids_get`) takes *disabled* or *read*; a write method
+    (did_methods.md §1) *disabled* or *write* (`API_METHOD_LEVELS`).
+    """
 
     DISABLED = "disabled", "Disabled"
     READ = "read", "Read"
+    WRITE = "write", "Write"
 
 
 # The registries below are the only places that name rights and methods: a new
@@ -33,6 +38,13 @@ ACCOUNTANT_RIGHTS: dict[str, str] = {
 API_METHODS: dict[str, str] = {
     "dids_get": "dids_get",
 }
+READ_METHODS = frozenset({"dids_get"})
+
+
+def api_method_levels(name: str) -> tuple[str, str]:
+    """The two levels a method takes: *disabled* and the one that allows it."""
+    allowing = MethodRight.READ if name in READ_METHODS else MethodRight.WRITE
+    return (MethodRight.DISABLED, allowing)
 
 
 def _validate_levels(value: object, registry: dict[str, str], choices: type[models.TextChoices]):
@@ -51,6 +63,11 @@ def validate_accountant_rights(value: object) -> None:
 
 def validate_api_methods(value: object) -> None:
     _validate_levels(value, API_METHODS, MethodRight)
+    for name, level in value.items():
+        if level not in api_method_levels(name):
+            raise ValidationError(
+                f"{name}: {level!r} is not one of {', '.join(api_method_levels(name))}."
+            )
 
 
 class AccountantGroup(models.Model):
@@ -93,7 +110,7 @@ class ApiPermissionGroup(models.Model):
         return (self.methods or {}).get(name, MethodRight.DISABLED)
 
     def allows(self, name: str) -> bool:
-        return self.method(name) == MethodRight.READ
+        return self.method(name) == api_method_levels(name)[1]
 
 
 class PortalUserManager(UserManager):
@@ -293,6 +310,11 @@ class SystemSettings(models.Model):
         default=90,
         validators=[MinValueValidator(0), MaxValueValidator(1000)],
         help_text="How long a closed DID stays reserved for its user (0 to 1000).",
+    )
+    resellers_can_add_their_own_dids = models.BooleanField(
+        "Resellers can add their own DIDs",
+        default=False,
+        help_text="Resellers may create DIDs (pages and did_create), on their own providers only.",
     )
 
     class Meta:

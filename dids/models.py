@@ -207,6 +207,7 @@ class Did(models.Model):
     tone_zone = models.CharField(max_length=20, blank=True)
     grace_time = models.PositiveIntegerField(default=0, help_text="Seconds.")
     callerid_name_prefix = models.CharField("CallerID name prefix", max_length=50, blank=True)
+    custom_sip_header = models.CharField("custom SIP header", max_length=255, blank=True)
     reserved_for_user_till = models.DateTimeField(null=True, blank=True)
     ai_agent_compatible = models.BooleanField("AI-agent compatible", default=False)
     routes_to_openai_project_id = models.CharField(
@@ -272,6 +273,7 @@ class DidHistory(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     source = models.CharField(max_length=10, choices=Source.choices)
+    address = models.CharField("client address", max_length=45, blank=True)
     action = models.CharField(max_length=50)
     changes = models.JSONField(default=dict, blank=True)
 

@@ -28,9 +28,9 @@ from accounts.models import (
     ApiPermissionGroup,
     ApiSettings,
     Level,
-    MethodRight,
     SystemSettings,
     User,
+    api_method_levels,
 )
 
 from .models import Device, DialPlan, Did, DidHistory, Provider
@@ -292,10 +292,10 @@ class Loader:
             for method, level in methods_data.items():
                 if method not in API_METHODS:
                     raise entry.error(f"unknown API method {method!r}")
-                if level not in MethodRight.values:
+                if level not in api_method_levels(method):
                     raise entry.error(
                         f"invalid {method} right {level!r}: expected one of "
-                        + ", ".join(MethodRight.values)
+                        + ", ".join(api_method_levels(method))
                     )
                 methods[method] = level
             self.api_permission_groups[name] = ApiPermissionGroup.objects.create(

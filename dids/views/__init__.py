@@ -1,0 +1,7 @@
+"""The DIDs pages of the GUI, one module per area: the list, the export, the DID page."""
+
+from .detail import DidDetailView
+from .export import DidExportView
+from .listing import DidListView
+
+__all__ = ["DidDetailView", "DidExportView", "DidListView"]
