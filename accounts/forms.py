@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
 
 from . import services
-from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User
+from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User, api_method_levels
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minute{s}."
 
@@ -188,8 +188,15 @@ class _LevelsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for key, label in self.registry.items():
             self.fields[key] = forms.ChoiceField(
-                label=label, choices=self.level_choices, widget=forms.RadioSelect
+                label=label, choices=self.choices_for(key), widget=forms.RadioSelect
             )
+
+    def choices_for(self, key: str) -> list[tuple[str, str]]:
+        return self.level_choices
+
+    @classmethod
+    def lowest_level(cls, key: str) -> str:
+        return cls.level_choices[0][0]
 
     def levels(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in self.registry}
@@ -201,8 +208,18 @@ class AccountantGroupForm(_LevelsForm):
 
 
 class ApiPermissionGroupForm(_LevelsForm):
+    """Each method offers its own two levels: dids_get disabled/read, a write method
+    disabled/write."""
+
     registry = API_METHODS
     level_choices = MethodRight.choices
+
+    def choices_for(self, key: str) -> list[tuple[str, str]]:
+        return [(level, MethodRight(level).label) for level in api_method_levels(key)]
+
+    @classmethod
+    def lowest_level(cls, key: str) -> str:
+        return MethodRight.DISABLED
 
 
 class ApiSettingsForm(forms.Form):

@@ -400,8 +400,8 @@ class GroupListView(GroupPage):
 
 class GroupCreateView(GroupPage):
     def get(self, request: HttpRequest) -> HttpResponse:
-        lowest = self.pages.form_class.level_choices[0][0]
-        initial = {"name": "", **dict.fromkeys(self.pages.form_class.registry, lowest)}
+        form_class = self.pages.form_class
+        initial = {"name": "", **{key: form_class.lowest_level(key) for key in form_class.registry}}
         return self._render(request, self.pages.form_class(initial=initial))
 
     def post(self, request: HttpRequest) -> HttpResponse:
