@@ -277,6 +277,12 @@ class SystemSettingsForm(forms.Form):
         max_value=1000,
         help_text="How long a closed DID stays reserved for its user (0 to 1000).",
     )
+    resellers_can_add_their_own_dids = forms.BooleanField(
+        label="Resellers can add their own DIDs",
+        required=False,
+        help_text="Resellers may create DIDs (the DID pages and the API's did_create), "
+        "on their own providers only (Reseller PRO).",
+    )
 
 
 class HashToolForm(forms.Form):

@@ -649,7 +649,12 @@ class SystemSettingsView(AdminPage):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         current = SystemSettings.load()
-        form = SystemSettingsForm(initial={"days_for_did_close": current.days_for_did_close})
+        form = SystemSettingsForm(
+            initial={
+                "days_for_did_close": current.days_for_did_close,
+                "resellers_can_add_their_own_dids": current.resellers_can_add_their_own_dids,
+            }
+        )
         return self._render(request, form)
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -657,7 +662,11 @@ class SystemSettingsView(AdminPage):
         if form.is_valid():
             try:
                 services.system_settings_update(
-                    by=request.user, days_for_did_close=form.cleaned_data["days_for_did_close"]
+                    by=request.user,
+                    days_for_did_close=form.cleaned_data["days_for_did_close"],
+                    resellers_can_add_their_own_dids=form.cleaned_data[
+                        "resellers_can_add_their_own_dids"
+                    ],
                 )
             except ValidationError as error:
                 add_service_errors(form, error)

@@ -57,7 +57,7 @@ def hidden_history_keys(viewer: User) -> frozenset[str]:
     # Each side sees only the comment it writes, in history as in the API.
     hidden.add("comment" if viewer.writes_reseller_comment else "reseller_comment")
     if viewer.is_end_user:
-        hidden |= {"grace_time", "callerid_name_prefix"}
+        hidden |= {"grace_time", "callerid_name_prefix", "custom_sip_header"}
     return frozenset(hidden)
 
 
@@ -116,6 +116,7 @@ class DidDetailView(CanReadDidsMixin, DetailView):
         if not viewer.is_end_user:
             fields.append(("Grace time (seconds)", str(did.grace_time)))
             fields.append(("CallerID name prefix", did.callerid_name_prefix))
+            fields.append(("Custom SIP header", did.custom_sip_header))
         hidden = hidden_history_keys(viewer)
         history = [
             {
