@@ -249,6 +249,20 @@ class User(AbstractUser):
         return self.is_active and (self.is_admin or (self.is_accountant and self.can_read_dids))
 
     @property
+    def manages_all_dids(self) -> bool:
+        """Changes every DID, for the system: admins, and accountants with *Manage DIDs* write."""
+        if not self.is_active:
+            return False
+        return self.is_admin or (
+            self.is_accountant and self.accountant_right("manage_dids") == Level.WRITE
+        )
+
+    @property
+    def may_manage_dids(self) -> bool:
+        """Changes some DIDs: the system's side (all), or a reseller (those it holds)."""
+        return self.manages_all_dids or (self.is_active and self.is_reseller)
+
+    @property
     def may_filter_by_provider(self) -> bool:
         return self.is_admin or self.is_accountant or (self.is_reseller and self.own_providers)
 

@@ -138,6 +138,18 @@ class DidQuerySet(models.QuerySet):
             return self.filter(user=account)
         return self.none()
 
+    def manageable_by(self, account: User | None) -> DidQuerySet:
+        """The DIDs an account may change (beside `visible_to`, never wider): admins and
+        accountants with *Manage DIDs* write every DID, a reseller those it holds, anyone
+        else none. What it may do to each is the lifecycle's table (dids.lifecycle)."""
+        if account is None or not getattr(account, "is_authenticated", False):
+            return self.none()
+        if account.manages_all_dids:
+            return self.all()
+        if account.may_manage_dids:  # a reseller
+            return self.filter(reseller=account)
+        return self.none()
+
     def with_owner_name(self) -> DidQuerySet:
         """Annotate `owner_name`: what the `owner` element shows, NULL where it is absent."""
         return self.annotate(

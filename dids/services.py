@@ -1,30 +1,268 @@
-"""Writes to DIDs. Each is atomic, locks the rows it changes and records history."""
+"""Writes to DIDs: the only code that changes a DID (GUI, import, bulk actions, API).
+
+Each service is one transaction: it locks the DID's row (`SELECT … FOR UPDATE`),
+releases it first if it is a closed DID past its date, checks the action against
+the lifecycle table (`dids.lifecycle`) and the actor's rights *inside the lock*,
+applies it, sets `updated_at` and writes one `DidHistory` entry (who, when, the
+channel, the client address, what changed as old → new). A refusal is a
+`DidActionRefused` with a sentence for a person, and changes nothing. A request
+that changes nothing writes nothing.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEntry, SystemSettings, User
 
-from .models import Did, DidHistory
+from .lifecycle import TRANSITIONS, Transition, may_take, refusal
+from .models import DID_NUMBER_VALIDATOR, Device, DialPlan, Did, DidHistory, Provider
+
+Source = DidHistory.Source
+
+# The largest value of the integer columns (PostgreSQL's integer).
+MAX_INTEGER = 2147483647
+MAX_COMMENT = 65535
+RANGE_LIMIT = 10_000
+CLASHES_SHOWN = 20
+
+
+class DidActionRefused(Exception):
+    """An action that may not happen, with the reason in a person's words.
+
+    `code` says what kind of refusal it is, for callers that answer in their own words
+    (the legacy API): not_found, not_permitted, status, terminated, condition, target,
+    invalid, stale, exists.
+    """
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+# --- What each side may edit ---------------------------------------------------
+
+# The tone zones of the legacy system (Asterisk's indications.conf).
+TONE_ZONES: tuple[str, ...] = (
+    "at", "au", "be", "bg", "br", "ch", "cl", "cn", "cz", "de", "dk", "ee", "es", "fi", "fr",
+    "gr", "hu", "il", "in", "it", "jp", "lt", "mx", "my", "nl", "no", "nz", "ph", "pl", "pt",
+    "ru", "se", "sg", "th", "tw", "uk", "us", "us-old", "ve", "za",
+)  # fmt: skip
+
+SYSTEM_FIELDS: tuple[str, ...] = (
+    "provider",
+    "language",
+    "call_limit",
+    "comment",
+    "reseller_comment",
+    "tone_zone",
+    "grace_time",
+    "callerid_name_prefix",
+    "ai_agent_compatible",
+    "routes_to_openai_project_id",
+    "custom_sip_header",
+)
+RESELLER_FIELDS: tuple[str, ...] = (
+    "reseller_comment",
+    "language",
+    "tone_zone",
+    "callerid_name_prefix",
+    "call_limit",
+    "custom_sip_header",
+    "provider",  # Reseller PRO only, its own providers
+)
+ONE_LINE_FIELDS = frozenset(
+    {"language", "tone_zone", "callerid_name_prefix", "routes_to_openai_project_id"}
+    | {"custom_sip_header"}
+)
+TEXT_FIELDS = ONE_LINE_FIELDS | {"comment", "reseller_comment"}
+WHOLE_NUMBER_FIELDS = frozenset({"call_limit", "grace_time"})
+
+
+def editable_fields(actor: User) -> tuple[str, ...]:
+    """The DID fields the actor may change (on the DIDs it may manage)."""
+    if actor.manages_all_dids:
+        return SYSTEM_FIELDS
+    if actor.may_manage_dids:
+        fields = RESELLER_FIELDS
+        return fields if actor.own_providers else tuple(f for f in fields if f != "provider")
+    return ()
+
+
+def _max_length(name: str) -> int:
+    if name in ("comment", "reseller_comment"):
+        return MAX_COMMENT
+    return Did._meta.get_field(name).max_length
+
+
+def text_problem(value: str, *, one_line: bool, max_length: int) -> str | None:
+    """Why a text value cannot be stored (None: it can): the one rule of what text may hold."""
+    if "\x00" in value:
+        return "must not contain a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid text"
+    if one_line and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "must be one line of text without control characters"
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters"
+    return None
+
+
+def _label(name: str) -> str:
+    return str(Did._meta.get_field(name).verbose_name)
+
+
+def _clean_value(name: str, value: Any) -> Any:
+    """A field's value checked against its rule; DidActionRefused("invalid") if it fails."""
+    label = _label(name)
+    if name in TEXT_FIELDS:
+        if not isinstance(value, str):
+            raise DidActionRefused("invalid", f"{label.capitalize()} must be text.", field=name)
+        problem = text_problem(
+            value, one_line=name in ONE_LINE_FIELDS, max_length=_max_length(name)
+        )
+        if problem:
+            raise DidActionRefused("invalid", f"{label.capitalize()} {problem}.", field=name)
+        if name == "tone_zone" and value and value not in TONE_ZONES:
+            raise DidActionRefused(
+                "invalid", f"Tone zone {value!r} is not one of the known zones.", field=name
+            )
+        return value
+    if name in WHOLE_NUMBER_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
+            raise DidActionRefused(
+                "invalid",
+                f"{label.capitalize()} must be a whole number from 0 to {MAX_INTEGER}.",
+                field=name,
+            )
+        return value
+    if name == "ai_agent_compatible":
+        if not isinstance(value, bool):
+            raise DidActionRefused("invalid", "AI-agent compatible must be yes or no.", field=name)
+        return value
+    if name == "provider":
+        if value is not None and not isinstance(value, Provider):
+            raise DidActionRefused("invalid", "Unknown provider.", field=name)
+        return value
+    raise DidActionRefused("invalid", f"{name} cannot be changed.", field=name)
+
+
+def provider_allowed(provider: Provider | None, *, actor: User, holder_id: int | None) -> bool:
+    """May the actor put this provider on a DID held by `holder_id`?
+
+    The operator: a provider of the system or of the reseller holding the DID; a
+    Reseller PRO: one of its own."""
+    if provider is None:
+        return actor.manages_all_dids
+    if actor.manages_all_dids:
+        return provider.owner_id is None or provider.owner_id == holder_id
+    return actor.is_reseller and actor.own_providers and provider.owner_id == actor.pk
+
+
+def _apply_fields(did: Did, fields: Mapping[str, Any], actor: User, holder_id: int | None):
+    allowed = editable_fields(actor)
+    for name, value in fields.items():
+        if name not in allowed:
+            raise DidActionRefused(
+                "not_permitted", f"You may not change the {_label(name)}.", field=name
+            )
+        value = _clean_value(name, value)
+        if name == "provider":
+            if value is not None and value.pk == did.provider_id:
+                continue
+            if not provider_allowed(value, actor=actor, holder_id=holder_id):
+                raise DidActionRefused(
+                    "not_permitted", f"You may not use the provider {value}.", field=name
+                )
+        setattr(did, name, value)
+
+
+# --- History -------------------------------------------------------------------
+
+RELATED = ("provider", "user", "device", "reseller", "dial_plan")
+HISTORY_FIELDS: tuple[str, ...] = (
+    "number",
+    "status",
+    *RELATED,
+    *SYSTEM_FIELDS[1:],  # every editable field but provider, which is in RELATED
+    "reserved_for_user_till",
+)
+
+
+def _shown(did: Did, name: str) -> object:
+    """A field's value as the history keeps it: text a person reads (names, not ids)."""
+    if name in RELATED:
+        obj = getattr(did, name)
+        if obj is None:
+            return None
+        text = obj.display_name if isinstance(obj, User) else str(obj)
+        return f"{text} (#{obj.pk})"
+    value = getattr(did, name)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def did_snapshot(did: Did) -> dict[str, object]:
+    return {name: _shown(did, name) for name in HISTORY_FIELDS}
+
+
+def snapshot_changes(before: Mapping[str, object], after: Mapping[str, object]) -> dict:
+    return {name: [before[name], after[name]] for name in after if before[name] != after[name]}
 
 
 def did_history_record(
-    *, did: Did, by: User | None, source: str, action: str, changes: dict
+    *, did: Did, by: User | None, source: str, action: str, changes: dict, address: str = ""
 ) -> DidHistory:
-    return DidHistory.objects.create(did=did, by=by, source=source, action=action, changes=changes)
+    return DidHistory.objects.create(
+        did=did, by=by, source=source, action=action, changes=changes, address=address[:45]
+    )
+
+
+# --- The release of expired closed DIDs ------------------------------------------
+
+
+def _release(did: Did, now: datetime) -> None:
+    """A closed DID past its date becomes free; end user and device cleared; a reseller
+    keeps holding it; recorded by the system."""
+    before = did_snapshot(did)
+    did.status = Did.Status.FREE
+    did.user = None
+    did.device = None
+    did.reserved_for_user_till = None
+    did.updated_at = now
+    did.save(update_fields=["status", "user", "device", "reserved_for_user_till", "updated_at"])
+    did_history_record(
+        did=did,
+        by=None,
+        source=Source.SYSTEM,
+        action="release",
+        changes=snapshot_changes(before, did_snapshot(did)),
+    )
+
+
+def _is_expired(did: Did, now: datetime) -> bool:
+    till = did.reserved_for_user_till
+    return did.status == Did.Status.CLOSED and till is not None and till <= now
 
 
 def dids_release_expired(*, now: datetime | None = None) -> int:
     """Release every closed DID whose *reserved for user till* has passed.
 
-    It becomes free, its end user and device are cleared, a reseller keeps
-    holding it, and the release is in its history (by the system). Listings call
-    this first, so that no page, export or API ever shows such a DID as closed;
-    `manage.py release_closed_dids` runs it from cron as well. Returns the count.
+    Listings call this first, so that no page, export or API ever shows such a DID
+    as closed; `manage.py release_closed_dids` runs it from cron as well. Returns
+    the count.
     """
     now = now or timezone.now()
     expired = Did.objects.filter(status=Did.Status.CLOSED, reserved_for_user_till__lte=now)
@@ -34,28 +272,448 @@ def dids_release_expired(*, now: datetime | None = None) -> int:
     with transaction.atomic():
         dids = list(expired.select_for_update().order_by("id"))
         for did in dids:
-            changes = {
-                "status": [did.status, Did.Status.FREE],
-                "user_id": [did.user_id, None],
-                "device_id": [did.device_id, None],
-                "reserved_for_user_till": [
-                    did.reserved_for_user_till.isoformat() if did.reserved_for_user_till else None,
-                    None,
-                ],
-            }
-            did.status = Did.Status.FREE
-            did.user = None
-            did.device = None
-            did.reserved_for_user_till = None
-            did.updated_at = now
-            did.save(
-                update_fields=["status", "user", "device", "reserved_for_user_till", "updated_at"]
+            _release(did, now)
+    return len(dids)
+
+
+# --- Transitions and edits -------------------------------------------------------
+
+UNCHECKED: Any = object()  # expected_updated_at not given: no check for a concurrent change
+
+
+def _lock(did_id: int, actor: User) -> Did:
+    """The DID, its row locked; not_found when it does not exist for the actor."""
+    try:
+        return Did.objects.manageable_by(actor).select_for_update().get(pk=did_id)
+    except (Did.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise DidActionRefused("not_found", "No such DID.") from None
+
+
+def _stale(did: Did) -> DidActionRefused:
+    last = did.history.select_related("by").first()
+    if last is None:
+        return DidActionRefused("stale", f"DID {did.number} was changed since you opened it.")
+    who = last.by.display_name if last.by is not None else "the system"
+    when = timezone.localtime(last.at).strftime("%Y-%m-%d %H:%M:%S")
+    return DidActionRefused(
+        "stale",
+        f"DID {did.number} was changed by {who} at {when} since you opened it. "
+        "Nothing was saved: look at its current state and try again.",
+    )
+
+
+def _scope_owner(did: Did, actor: User) -> int | None:
+    """Whose accounts the DID may go to: the acting reseller's, else the holder's (None:
+    the system's, i.e. accounts no reseller owns)."""
+    return actor.pk if not actor.manages_all_dids else did.reseller_id
+
+
+def _check_user(did: Did, target: Any, actor: User, scope: int | None) -> None:
+    if not isinstance(target, User) or not target.is_active or target.is_reseller:
+        raise DidActionRefused("target", "Pick an active account that is not a reseller.")
+    if scope is not None and not (target.is_end_user and target.owner_id == scope):
+        raise DidActionRefused(
+            "target", f"{target.display_name} is not a user of the DID's reseller."
+        )
+
+
+def _check_device(did: Did, target: Any, actor: User, scope: int | None) -> None:
+    if not isinstance(target, Device):
+        raise DidActionRefused("target", "Pick a device.")
+    owner = target.user
+    if not owner.is_active:
+        raise DidActionRefused("target", f"The account of the device {target} is disabled.")
+    if owner.owner_id != scope or (scope is not None and not owner.is_end_user):
+        whose = "the DID's reseller's users" if scope else "accounts of the system"
+        raise DidActionRefused("target", f"The device {target} does not belong to {whose}.")
+    if did.status == Did.Status.RESERVED and did.user_id != owner.pk:
+        raise DidActionRefused(
+            "target",
+            f"DID {did.number} is reserved for another user than {owner.display_name}.",
+        )
+
+
+def _check_dial_plan(did: Did, target: Any, actor: User, scope: int | None) -> None:
+    if not isinstance(target, DialPlan):
+        raise DidActionRefused("target", "Pick a dial plan.")
+    # The operator: the system's dial plans or the holder's; a reseller: its own.
+    allowed = {None, did.reseller_id} if actor.manages_all_dids else {actor.pk}
+    if target.owner_id not in allowed:
+        raise DidActionRefused("target", f"You may not use the dial plan {target}.")
+
+
+def _check_reseller(did: Did, target: Any, actor: User, scope: int | None) -> None:
+    if not isinstance(target, User) or not target.is_reseller or not target.is_active:
+        raise DidActionRefused("target", "Pick an active reseller.")
+
+
+# What each kind of target must be, for the DID and the actor (Transition.needs).
+TARGET_CHECKS: dict[str, Callable[[Did, Any, User, int | None], None]] = {
+    "user": _check_user,
+    "device": _check_device,
+    "dial_plan": _check_dial_plan,
+    "reseller": _check_reseller,
+}
+
+
+def _check_target(did: Did, transition: Transition, target: Any, actor: User) -> None:
+    if transition.needs is not None:
+        TARGET_CHECKS[transition.needs](did, target, actor, _scope_owner(did, actor))
+
+
+def _move(did: Did, transition: Transition, target: Any, actor: User, now: datetime) -> None:
+    """The transition's effects, as its table row says."""
+    did.status = transition.target
+    needs = transition.needs
+    if needs == "user":
+        did.user = target
+    elif needs == "device":
+        did.device = target
+        did.user = target.user
+    elif needs == "dial_plan":
+        did.dial_plan = target
+    elif needs == "reseller":
+        did.reseller = target
+    cleared = transition.clears + (transition.operator_clears if actor.manages_all_dids else ())
+    for name in cleared:
+        setattr(did, name, None)
+    if transition.starts_closing:
+        days = SystemSettings.load().days_for_did_close
+        did.reserved_for_user_till = now + timedelta(days=days)
+
+
+def _refused_transition(did: Did, transition: Transition, actor: User) -> None:
+    why = refusal(did, transition, actor)
+    if why is None:
+        return
+    if not may_take(transition, actor):
+        code = "not_permitted"
+    elif did.status not in transition.source:
+        code = "terminated" if did.status == Did.Status.TERMINATED else "status"
+    else:
+        code = "condition"
+    raise DidActionRefused(code, why)
+
+
+@transaction.atomic
+def did_apply(
+    *,
+    did_id: int,
+    action: str | None,
+    actor: User,
+    source: str,
+    address: str = "",
+    target: Any = None,
+    fields: Mapping[str, Any] | None = None,
+    expected_updated_at: datetime | None = UNCHECKED,
+    precheck: Callable[[Did], str | None] | None = None,
+) -> Did | None:
+    """Take one action (a key of TRANSITIONS, or None for an edit only) and/or change
+    fields of one DID, in one transaction with one history entry.
+
+    `precheck(locked_did)` runs first on the locked row: a caller with rules of its
+    own (the legacy API's checks, in its order) raises from there; it may return
+    another action key to take instead, or "" for none. `expected_updated_at` is the
+    `updated_at` the actor saw: if the DID changed since, the action is refused.
+    Returns the DID as saved (None after "delete").
+    """
+    now = timezone.now()
+    did = _lock(did_id, actor)
+    if _is_expired(did, now):
+        _release(did, now)
+    if precheck is not None:
+        override = precheck(did)
+        if override is not None:
+            action = override or None
+    if expected_updated_at is not UNCHECKED and did.updated_at != expected_updated_at:
+        raise _stale(did)
+    transition = TRANSITIONS[action] if action else None
+    before = did_snapshot(did)
+    holder_id = did.reseller_id
+    if transition is not None:
+        _refused_transition(did, transition, actor)
+        _check_target(did, transition, target, actor)
+        if transition.target is None:
+            _delete(did, actor, source, address)
+            return None
+        _move(did, transition, target, actor, now)
+    if fields:
+        _apply_fields(did, fields, actor, holder_id)
+    changes = snapshot_changes(before, did_snapshot(did))
+    if not changes:
+        return did
+    did.updated_at = now
+    did.save()
+    did_history_record(
+        did=did,
+        by=actor,
+        source=source,
+        action=transition.name if transition is not None else "edit",
+        changes=changes,
+        address=address,
+    )
+    return did
+
+
+def _delete(did: Did, actor: User, source: str, address: str) -> None:
+    """The DID goes with its history; the audit log keeps who deleted which number."""
+    channel = Source(source).label
+    audit_record(
+        by=actor,
+        action=AuditEntry.Action.DELETE,
+        instance=did,
+        object_type="DID",
+        object_repr=f"DID {did.number}",
+        changes=[
+            {"field": "DID", "old": did.number, "new": "—"},
+            {"field": "ID", "note": str(did.pk)},
+            {"field": "Through", "note": f"{channel}" + (f" from {address}" if address else "")},
+        ],
+    )
+    did.delete()
+
+
+def _wrapper(action: str, needs: str | None = None) -> Callable[..., Did | None]:
+    def service(*, did_id: int, actor: User, source: str, address: str = "", **kwargs):
+        target = kwargs.pop(needs) if needs else None
+        return did_apply(
+            did_id=did_id,
+            action=action,
+            actor=actor,
+            source=source,
+            address=address,
+            target=target,
+            **kwargs,
+        )
+
+    service.__name__ = f"did_{action}"
+    service.__doc__ = f"{TRANSITIONS[action].label}: {TRANSITIONS[action].help}"
+    return service
+
+
+# One service per action, named `did_<action>(*, did_id, actor, source, address="", …)`.
+did_reserve = _wrapper("reserve", "user")
+did_assign_device = _wrapper("assign_device", "device")
+did_assign_dial_plan = _wrapper("assign_dial_plan", "dial_plan")
+did_reassign_device = _wrapper("reassign_device", "device")
+did_unassign_device = _wrapper("unassign_device")
+did_close = _wrapper("close")
+did_close_again = _wrapper("close_again")
+did_reactivate = _wrapper("reactivate")
+did_make_free = _wrapper("make_free")
+did_hand_to_reseller = _wrapper("hand_to_reseller", "reseller")
+did_take_back = _wrapper("take_back")
+did_terminate = _wrapper("terminate")
+did_delete = _wrapper("delete")
+
+
+def did_edit(
+    *,
+    did_id: int,
+    fields: Mapping[str, Any],
+    actor: User,
+    source: str,
+    address: str = "",
+    expected_updated_at: datetime | None = UNCHECKED,
+) -> Did:
+    """Change a DID's details (no transition): only the fields the actor may edit."""
+    return did_apply(
+        did_id=did_id,
+        action=None,
+        actor=actor,
+        source=source,
+        address=address,
+        fields=fields,
+        expected_updated_at=expected_updated_at,
+    )
+
+
+# --- Creating DIDs ---------------------------------------------------------------
+
+
+def may_create_dids(actor: User) -> bool:
+    """The operator's side; a reseller while *Resellers can add their own DIDs* is on."""
+    if actor.manages_all_dids:
+        return True
+    return (
+        actor.may_manage_dids
+        and actor.own_providers
+        and SystemSettings.load().resellers_can_add_their_own_dids
+    )
+
+
+def clean_number(number: object) -> str:
+    """The number with surrounding whitespace trimmed, if it follows the DID number rule."""
+    if not isinstance(number, str):
+        raise DidActionRefused("invalid", "A DID number is text.", field="number")
+    number = number.strip(" \t\r\n")
+    max_length = Did._meta.get_field("number").max_length
+    try:
+        DID_NUMBER_VALIDATOR(number)
+    except ValidationError:
+        raise DidActionRefused(
+            "invalid",
+            f"{number!r} is not a DID number: a digit, then digits or letters.",
+            field="number",
+        ) from None
+    if len(number) > max_length:
+        raise DidActionRefused(
+            "invalid", f"A DID number has at most {max_length} characters.", field="number"
+        )
+    return number
+
+
+def _new_did(actor: User, fields: Mapping[str, Any]) -> Did:
+    """An unsaved free DID with the batch's values, all checked (no number yet)."""
+    if not may_create_dids(actor):
+        if actor.is_reseller and actor.may_manage_dids:
+            why = (
+                "Resellers may create DIDs only while the system setting "
+                "Resellers can add their own DIDs is on, on their own providers (Reseller PRO)."
             )
+        else:
+            why = "You may not create DIDs."
+        raise DidActionRefused("not_permitted", why)
+    fields = dict(fields)
+    did = Did(status=Did.Status.FREE)
+    if actor.manages_all_dids:
+        reseller = fields.pop("reseller", None)
+        if reseller is not None and not (isinstance(reseller, User) and reseller.is_reseller):
+            raise DidActionRefused("invalid", "Pick a reseller.", field="reseller")
+        did.reseller = reseller
+    else:
+        if fields.pop("reseller", actor) != actor:
+            raise DidActionRefused("not_permitted", "Your DIDs are yours.", field="reseller")
+        did.reseller = actor
+        if fields.get("provider") is None:
+            raise DidActionRefused("invalid", "Pick one of your providers.", field="provider")
+    _apply_fields(did, fields, actor, did.reseller_id)
+    return did
+
+
+def _create_changes(did: Did) -> dict:
+    return {
+        name: [None, value]
+        for name, value in did_snapshot(did).items()
+        if value not in (None, "", 0, False) or name == "status"
+    }
+
+
+def did_create(
+    *,
+    number: str,
+    actor: User,
+    source: str,
+    address: str = "",
+    fields: Mapping[str, Any] | None = None,
+) -> Did:
+    """Create one free DID; refused when the number exists, in any status."""
+    did = _new_did(actor, fields or {})
+    did.number = clean_number(number)
+    now = timezone.now()
+    did.updated_at = now
+    try:
+        with transaction.atomic():
+            if Did.objects.filter(number=did.number).exists():
+                raise DidActionRefused("exists", f"DID {did.number} already exists.")
+            did.save()
             did_history_record(
                 did=did,
-                by=None,
-                source=DidHistory.Source.SYSTEM,
-                action="release",
-                changes=changes,
+                by=actor,
+                source=source,
+                action="create",
+                changes=_create_changes(did),
+                address=address,
             )
-    return len(dids)
+    except IntegrityError:  # created at the same moment by someone else
+        raise DidActionRefused("exists", f"DID {did.number} already exists.") from None
+    return did
+
+
+def range_numbers(first: str, last: str) -> list[str]:
+    """Every number from `first` to `last`: digits of one length, at most RANGE_LIMIT."""
+    first, last = first.strip(), last.strip()
+    if not (first.isascii() and first.isdigit() and last.isascii() and last.isdigit()):
+        raise DidActionRefused("invalid", "A range is two numbers of digits only.", field="range")
+    if len(first) != len(last):
+        raise DidActionRefused(
+            "invalid", "Both ends of a range have the same number of digits.", field="range"
+        )
+    clean_number(first)
+    if int(first) > int(last):
+        raise DidActionRefused(
+            "invalid", "The range's first number is after its last.", field="range"
+        )
+    count = int(last) - int(first) + 1
+    if count > RANGE_LIMIT:
+        raise DidActionRefused(
+            "invalid",
+            f"A range has at most {RANGE_LIMIT:,} numbers; this one has {count:,}.",
+            field="range",
+        )
+    width = len(first)
+    return [str(n).zfill(width) for n in range(int(first), int(last) + 1)]
+
+
+def existing_numbers(numbers: Iterable[str]) -> list[str]:
+    """The numbers that exist already, in order."""
+    numbers = list(numbers)
+    found: set[str] = set()
+    for start in range(0, len(numbers), 900):  # SQLite's limit of bound parameters
+        batch = numbers[start : start + 900]
+        found.update(Did.objects.filter(number__in=batch).values_list("number", flat=True))
+    return [n for n in numbers if n in found]
+
+
+def clash_message(clashes: list[str]) -> str:
+    shown = ", ".join(clashes[:CLASHES_SHOWN])
+    more = len(clashes) - CLASHES_SHOWN
+    tail = f" and {more:,} more" if more > 0 else ""
+    return f"{len(clashes):,} of these numbers exist already: {shown}{tail}. Nothing was created."
+
+
+def dids_create_range(
+    *,
+    first: str,
+    last: str,
+    actor: User,
+    source: str,
+    address: str = "",
+    fields: Mapping[str, Any] | None = None,
+) -> int:
+    """Create every number from `first` to `last`, all or nothing. Returns the count."""
+    template = _new_did(actor, fields or {})
+    numbers = range_numbers(first, last)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            clashes = existing_numbers(numbers)
+            if clashes:
+                raise DidActionRefused("exists", clash_message(clashes))
+            values = {f.attname: getattr(template, f.attname) for f in Did._meta.concrete_fields}
+            values.pop("id")
+            values["updated_at"] = now
+            dids = Did.objects.bulk_create(
+                [Did(**{**values, "number": number}) for number in numbers], batch_size=1000
+            )
+            if any(did.pk is None for did in dids):  # a database that returns no ids
+                dids = list(Did.objects.filter(number__in=numbers))
+            changes = _create_changes(template)
+            changes.pop("number", None)
+            DidHistory.objects.bulk_create(
+                [
+                    DidHistory(
+                        did=did,
+                        by=actor,
+                        source=source,
+                        action="create",
+                        changes={"number": [None, did.number], **changes},
+                        address=address[:45],
+                    )
+                    for did in dids
+                ],
+                batch_size=1000,
+            )
+    except IntegrityError:
+        raise DidActionRefused("exists", clash_message(existing_numbers(numbers))) from None
+    return len(numbers)

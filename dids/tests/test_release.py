@@ -63,7 +63,8 @@ def test_the_release_is_in_the_history(closed_dids, end_user):
     entry = DidHistory.objects.get(did__number="1")
     assert (entry.source, entry.action, entry.by) == ("system", "release", None)
     assert entry.changes["status"] == ["closed", "free"]
-    assert entry.changes["user_id"] == [end_user.pk, None]
+    # The history names what changed (one format for every change, see dids.services).
+    assert entry.changes["user"] == [f"{end_user.display_name} (#{end_user.pk})", None]
     assert not DidHistory.objects.filter(did__number__in=["3", "4"]).exists()
 
 
