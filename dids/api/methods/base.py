@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.db import DatabaseError, OperationalError
@@ -81,20 +81,6 @@ class Call:
     test: bool
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What the services are asked to do to one DID: a transition (or none) with its
-    target, and fields to change. Computed from a DID's state by a method's checks."""
-
-    action: str | None = None
-    target: Any = None
-    fields: Mapping[str, object] = field(default_factory=dict)
-
-
-class _StateMoved(Exception):
-    """The locked row no longer leads to the plan made from its unlocked read."""
-
-
 # --- Who the caller is ----------------------------------------------------------
 
 
@@ -154,38 +140,38 @@ class WriteMethod:
     def run(self, call: Call) -> Success:
         raise NotImplementedError
 
-    # --- applying a plan through the services ------------------------------------
+    # --- applying a transition through the services -------------------------------
 
-    def apply(self, call: Call, did_id: int, plan: Callable[[Did], Plan]) -> Did | None:
-        """Ask the services to carry out `plan` on one DID, the checks on the locked row.
+    def apply(
+        self,
+        call: Call,
+        did_id: int,
+        decide: Callable[[Did], str | None],
+        *,
+        target: Any = None,
+        fields: Mapping[str, object] | None = None,
+    ) -> Did | None:
+        """Ask the services to change one DID; the method's checks run on the locked row.
 
-        `plan(did)` runs the method's state-dependent checks in contract order
-        (raising the contract's refusal) and says what to do. It is first computed
-        from an unlocked read, to name the transition; the services then lock the
-        row and call it again as their precheck, so that every check and the
-        transition are decided on the locked row. Should the row have moved between
-        the two (another request came first), the request starts over.
+        The services lock the row (a DID the caller may not manage is `not_found`),
+        then call `decide(locked_did)`: it runs the method's state-dependent checks in
+        the contract's order, raising the contract's refusal, and names the transition
+        to take (None: none, only `fields`). The services then validate that
+        transition against the lifecycle table, apply it and `fields`, and record one
+        history entry, all in the same transaction.
         """
         for _attempt in range(ATTEMPTS):
-            chosen = self._plan_unlocked(did_id, plan)
-
-            def precheck(locked: Did, chosen: Plan | None = chosen) -> None:
-                if plan(locked) != chosen:
-                    raise _StateMoved
-
             try:
                 return services.did_apply(
                     did_id=did_id,
-                    action=chosen.action if chosen else None,
-                    target=chosen.target if chosen else None,
-                    fields=dict(chosen.fields) if chosen else None,
+                    action=None,
+                    target=target,
+                    fields=fields or None,
                     actor=call.caller,
                     source=DidHistory.Source.API,
                     address=call.address,
-                    precheck=precheck,
+                    precheck=lambda locked: decide(locked) or "",
                 )
-            except _StateMoved:
-                continue
             except services.DidActionRefused as refusal:
                 raise refuse(self.refusal_text(refusal, did_id)) from None
             except OperationalError as error:
@@ -198,17 +184,6 @@ class WriteMethod:
                 raise refuse(self.failure_text) from None
         self._log_failure(call, did_id)
         raise refuse(self.failure_text)
-
-    @staticmethod
-    def _plan_unlocked(did_id: int, plan: Callable[[Did], Plan]) -> Plan | None:
-        snapshot = Did.objects.filter(pk=did_id).first()
-        if snapshot is None:
-            return None
-        try:
-            return plan(snapshot)
-        except ApiRefusal:
-            # Refused as it stands: the locked row decides (and refuses again, or not).
-            return None
 
     def refusal_text(self, refusal: services.DidActionRefused, did_id: int | None) -> str:
         if refusal.code == "invalid" and refusal.field in self.invalid_texts:

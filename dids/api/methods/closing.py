@@ -16,7 +16,6 @@ from .base import (
     DID_NOT_SAVED,
     NOT_AUTHORIZED_FUNCTIONALITY,
     Call,
-    Plan,
     Success,
     WriteMethod,
     refuse,
@@ -53,14 +52,14 @@ class DidSubscriptionStop(WriteMethod):
         value = params.get("dids_id") if params.given("dids_id") else params.get("did_id")
         did_id = by_id_checks(call, value)
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             if did.status == Did.Status.CLOSED:
-                return Plan("close_again")
+                return "close_again"
             if did.status == Did.Status.ACTIVE and did.dial_plan_id is None:
-                return Plan("close")
+                return "close"
             raise refuse(DID_NOT_ON_DEVICE)  # 10
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide)
         return Success(self.success_text)
 
 
@@ -74,14 +73,14 @@ class DidClose(WriteMethod):
     def run(self, call: Call) -> Success:
         did_id = by_id_checks(call, call.params.get("dids_id"))
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             if did.status == Did.Status.CLOSED:  # 10
                 raise refuse("DID is already closed")
             if did.status == Did.Status.ACTIVE and did.dial_plan_id is not None:  # 11
                 raise refuse("DID is assigned to Dial Plan")
             if did.status != Did.Status.ACTIVE:  # 12
                 raise refuse(DID_NOT_ON_DEVICE)
-            return Plan("close")
+            return "close"
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide)
         return Success(self.success_text, extra=(("did_details", (("id", str(did_id)),)),))

@@ -9,6 +9,7 @@ service call, one transaction, one history entry.
 from __future__ import annotations
 
 from accounts.api_hash import HashedParameters
+from accounts.authentication import ApiRefusal
 from accounts.models import User
 from dids.models import Did, Provider
 
@@ -26,7 +27,6 @@ from .base import (
     RESELLER_COMMENT_INVALID,
     USER_NOT_FOUND,
     Call,
-    Plan,
     Success,
     WriteMethod,
     acts_for_system,
@@ -43,6 +43,7 @@ GRACE_TIME_INVALID = "Invalid grace_time: expected a whole number from 0 to 2147
 LANGUAGE_INVALID = "Invalid language: expected one line of text of at most 50 characters"
 LANGUAGE_MAX = 50
 MAKE_FREE = "-1"
+UNKNOWN_HOLDER = object()
 
 
 def valid_target(account: User | None, caller: User) -> bool:
@@ -106,35 +107,42 @@ class DidDetailsUpdate(WriteMethod):
             provider_id = identifier(provider_value)
             provider = Provider.objects.filter(pk=provider_id).first() if provider_id else None
 
-        def plan(did: Did) -> Plan:
-            action, action_target = None, None
+        # The fields' values depend on the parameters alone: worked out before the lock
+        # (None if one is refused, which the locked check below then says in order).
+        try:
+            fields = self._fields(call, provider_value, provider, holder=UNKNOWN_HOLDER)
+        except ApiRefusal:
+            fields = None
+
+        def decide(did: Did) -> str | None:
+            action = None
             if user_value is not None and not make_free:
                 if not valid_target(target, caller):  # 10
                     raise refuse(USER_NOT_FOUND)
                 if did.status == Did.Status.TERMINATED:  # 11
                     raise refuse(DID_TERMINATED)
-                action, action_target = self._taking(did, target)  # 12
+                action = self._taking(did, target)  # 12
             elif make_free:
                 action = self._freeing(did, caller)
-            fields = self._fields(did, caller, call, provider_value, provider)  # 13-24
-            return Plan(action, target=action_target, fields=fields)
+            self._fields(call, provider_value, provider, holder=did.reseller_id)  # 13-24
+            return action
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide, target=target, fields=fields)
         return Success(self.success_text)
 
     @staticmethod
-    def _taking(did: Did, target: User) -> tuple[str | None, User | None]:
+    def _taking(did: Did, target: User) -> str | None:
         """§11.2's table for a target: hand to a reseller, or reserve for an account."""
         if target.is_reseller:
             if did.reseller_id == target.pk:
-                return None, None  # already held by that reseller: nothing changes
+                return None  # already held by that reseller: nothing changes
             if _unused(did) and did.reseller_id is None:
-                return "hand_to_reseller", target
+                return "hand_to_reseller"
             raise refuse(DID_ALREADY_ASSIGNED)
         if did.user_id == target.pk and did.status in (Did.Status.RESERVED, Did.Status.ACTIVE):
-            return None, None  # already the target's: nothing changes
+            return None  # already the target's: nothing changes
         if _unused(did) and (did.reseller_id is None or target.owner_id == did.reseller_id):
-            return "reserve", target
+            return "reserve"
         raise refuse(DID_ALREADY_ASSIGNED)
 
     @staticmethod
@@ -149,9 +157,11 @@ class DidDetailsUpdate(WriteMethod):
 
     @staticmethod
     def _fields(
-        did: Did, caller: User, call: Call, provider_value: object, provider: Provider | None
+        call: Call, provider_value: object, provider: Provider | None, *, holder: object
     ) -> dict[str, object]:
-        params = call.params
+        """Checks 13-24 in order and the fields they give. `holder` is the reseller
+        holding the DID (its id, or None), for check 18; UNKNOWN_HOLDER skips that check."""
+        caller, params = call.caller, call.params
         fields: dict[str, object] = {}
         call_limit = params.get("call_limit")
         if call_limit is not None:
@@ -175,10 +185,12 @@ class DidDetailsUpdate(WriteMethod):
         if provider_value is not None:
             if provider is None:  # 17
                 raise refuse(PROVIDER_NOT_FOUND)
-            if acts_for_system(caller):
+            if holder is UNKNOWN_HOLDER:
+                allowed = True
+            elif acts_for_system(caller):
                 # The system's providers, or those of the reseller holding the DID now.
                 allowed = provider.owner_id is None or (
-                    did.reseller_id is not None and provider.owner_id == did.reseller_id
+                    holder is not None and provider.owner_id == holder
                 )
             else:
                 allowed = caller.own_providers and provider.owner_id == caller.pk

@@ -14,7 +14,6 @@ from .base import (
     DID_TERMINATED,
     NOT_AUTHORIZED_TO_MANAGE,
     Call,
-    Plan,
     Success,
     WriteMethod,
     acts_for_system,
@@ -92,7 +91,7 @@ class DidDeviceAssign(_ByNumber):
         refuse_accountants_without_write(caller, NOT_AUTHORIZED_TO_MANAGE)  # 10
         did_id = did_id_by_number(params.get("did"))  # 11
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             if not did_in_number_scope(did, caller):  # 12
                 raise refuse(self.out_of_scope_text)
             if did.status == Did.Status.TERMINATED:  # 13
@@ -103,9 +102,9 @@ class DidDeviceAssign(_ByNumber):
             )
             if not (free or reserved_for_its_user):  # 14
                 raise refuse(DID_NOT_FREE)
-            return Plan("assign_device", target=device)
+            return "assign_device"
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide, target=device)
         return Success(
             self.success_text,
             test_extra=(("did_id", str(did_id)), ("device_id", str(device.pk))),
@@ -129,7 +128,7 @@ class DidDeviceUnassign(_ByNumber):
         refuse_accountants_without_write(caller, NOT_AUTHORIZED_TO_MANAGE)  # 8
         did_id = did_id_by_number(params.get("did"))  # 9
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             if not did_in_number_scope(did, caller):  # 10
                 raise refuse(self.out_of_scope_text)
             if did.status == Did.Status.TERMINATED:  # 11
@@ -138,7 +137,7 @@ class DidDeviceUnassign(_ByNumber):
                 raise refuse("DID is already free")
             if did.dial_plan_id is not None:  # 13
                 raise refuse("DID is assigned to dialplan")
-            return Plan("unassign_device")
+            return "unassign_device"
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide)
         return Success(self.success_text, test_extra=(("did_id", str(did_id)),))

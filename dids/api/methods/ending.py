@@ -10,7 +10,6 @@ from .base import (
     DID_NOT_FOUND,
     DID_NOT_SAVED,
     Call,
-    Plan,
     Success,
     WriteMethod,
     refuse,
@@ -31,16 +30,16 @@ class DidTerminate(WriteMethod):
         caller = call.caller
         did_id = by_id_checks(call, call.params.get("dids_id"))
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             if did.status not in (Did.Status.FREE, Did.Status.CLOSED):  # 10 (verbatim)
                 raise refuse("DID was not terminated. Only Free or Closed DIDs can be terminate")
             # 11: resellers may not terminate (it would end their hold), and a free DID a
             # reseller holds is first taken back (did_details_update did_user_id=-1).
             if caller.is_reseller or (did.status == Did.Status.FREE and did.reseller_id):
                 raise refuse(NOT_TERMINATED)
-            return Plan("terminate")
+            return "terminate"
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide)
         return Success(self.success_text)
 
 
@@ -54,15 +53,15 @@ class DidMakeFree(WriteMethod):
     def run(self, call: Call) -> Success:
         did_id = by_id_checks(call, call.params.get("dids_id"))
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             freeable = (Did.Status.TERMINATED, Did.Status.RESERVED, Did.Status.CLOSED)
             if did.status not in freeable:  # 10
                 raise refuse(
                     "DID was not freed. Only Terminated, Reserved or Closed DIDs can be freed"
                 )
-            return Plan("make_free")
+            return "make_free"
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide)
         return Success(self.success_text)
 
 
@@ -81,12 +80,12 @@ class DidDelete(WriteMethod):
             raise refuse(ACCESS_DENIED)
         did_id = by_id_checks(call, call.params.get("dids_id"))
 
-        def plan(did: Did) -> Plan:
+        def decide(did: Did) -> str:
             if did.status != Did.Status.TERMINATED:  # 10
                 raise refuse("DID status must be terminated")
             if did.dial_plan_id is not None and did.dial_plan.type == DialPlan.Type.QUEUE:
                 raise refuse("Cannot delete DID associated with queues")  # 12
-            return Plan("delete")
+            return "delete"
 
-        self.apply(call, did_id, plan)
+        self.apply(call, did_id, decide)
         return Success(self.success_text, nested=True)

@@ -34,7 +34,6 @@ from accounts.authentication import (
     is_test_request,
 )
 from accounts.permissions import CanCallApiMethod
-from dids.services import dids_release_expired
 
 from ..parsers import ContractJSONParser
 from ..renderers import DECLARATION, xml_text
@@ -208,8 +207,6 @@ class WriteMethodView(APIView):
             address=client_address(request),
             test=is_test_request(request),
         )
-        # §7.4: closed DIDs past their date are released before a method evaluates one.
-        dids_release_expired()
         success = self.method.run(call)
         return write_response(
             success_elements(success, test=call.test), test=call.test, title=self.method.name
