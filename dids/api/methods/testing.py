@@ -29,8 +29,10 @@ def method_url(method: str) -> str:
 
 
 def hash_for(method: str, params: Mapping[str, str], secret: str) -> str:
-    """The hash the method expects for these parameters (its declared hashed parameters)."""
-    return api_hash(params, secret, hashed_parameters_of(method))
+    """The hash the method expects for these parameters (its declared hashed parameters).
+    Values that are not text (JSON `true`, numbers given as such) enter no hash."""
+    text = {name: value for name, value in params.items() if isinstance(value, str)}
+    return api_hash(text, secret, hashed_parameters_of(method))
 
 
 def call_method(
