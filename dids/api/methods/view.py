@@ -34,6 +34,7 @@ from accounts.authentication import (
     is_test_request,
 )
 from accounts.permissions import CanCallApiMethod
+from dids.services import dids_release_expired
 
 from ..parsers import ContractJSONParser
 from ..renderers import DECLARATION, xml_text
@@ -207,6 +208,9 @@ class WriteMethodView(APIView):
             address=client_address(request),
             test=is_test_request(request),
         )
+        # §7.4: closed DIDs past their date are released before a method evaluates one,
+        # as before a listing (and kept released should the method then refuse).
+        dids_release_expired()
         success = self.method.run(call)
         return write_response(
             success_elements(success, test=call.test), test=call.test, title=self.method.name
