@@ -8,7 +8,7 @@ from dids.api.methods import METHODS
 from dids.api.methods.testing import outcome_of
 from portal.testing.factories import ApiPermissionGroupFactory
 
-from .conftest import api, state
+from .conftest import api, reseller_request, state, system_request
 
 MANAGE = "You are not authorized to manage DIDs"
 FUNCTIONALITY = "You are not authorized to use this functionality"
@@ -34,36 +34,6 @@ SUCCESS = {
     "did_make_free": ("success", "DID successfully made available"),
     "did_delete": ("status", "DID successfully deleted"),
 }
-
-
-def system_request(world, method: str) -> dict[str, str]:
-    """A request that succeeds for the operator: on DIDs no reseller holds."""
-    return {
-        "did_create": {"provider_id": str(world.sys.pk), "did": "555"},
-        "did_device_assign": {"device_id": str(world.frank_dev.pk), "did": "100"},
-        "did_device_unassign": {"did": "105"},
-        "did_details_update": {"did_id": str(world.free.pk), "call_limit": "3"},
-        "did_subscription_stop": {"dids_id": str(world.active_frank.pk)},
-        "did_close": {"dids_id": str(world.active_frank.pk)},
-        "did_terminate": {"dids_id": str(world.free.pk)},
-        "did_make_free": {"dids_id": str(world.reserved_frank.pk)},
-        "did_delete": {"dids_id": str(world.terminated.pk)},
-    }[method]
-
-
-def reseller_request(world, method: str) -> dict[str, str]:
-    """The same for charlie, on DIDs it holds and with its users' devices and providers."""
-    return {
-        "did_create": {"provider_id": str(world.charlies.pk), "did": "556"},
-        "did_device_assign": {"device_id": str(world.erin_dev.pk), "did": "101"},
-        "did_device_unassign": {"did": "106"},
-        "did_details_update": {"did_id": str(world.free_held.pk), "call_limit": "3"},
-        "did_subscription_stop": {"dids_id": str(world.active_erin.pk)},
-        "did_close": {"dids_id": str(world.active_erin.pk)},
-        "did_terminate": {"dids_id": str(world.closed_erin.pk)},
-        "did_make_free": {"dids_id": str(world.reserved_erin.pk)},
-        "did_delete": {"dids_id": str(world.terminated_held.pk)},
-    }[method]
 
 
 def answer(client, method, caller, params):
