@@ -313,6 +313,15 @@ class HashToolForm(forms.Form):
         help_text="Whose API secret key the hash is for.",
     )
 
+    method = forms.ChoiceField(
+        label="API method",
+        required=False,
+        choices=[("", "As the request names it (its URL or action), else dids_get")]
+        + [(name, name) for name in API_METHODS],
+        help_text="Each method has its own hashed parameters; an alias in the request "
+        "counts as its method.",
+    )
+
     def __init__(self, *args, viewer: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if viewer.is_admin:
