@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -526,6 +527,56 @@ def did_edit(
         fields=fields,
         expected_updated_at=expected_updated_at,
     )
+
+
+# --- Targets: what an actor may name as the object of an action --------------------
+
+# The kinds of object an action or an edit points at (Transition.needs, and "provider").
+TARGET_MODELS: dict[str, type] = {
+    "user": User,
+    "device": Device,
+    "dial_plan": DialPlan,
+    "reseller": User,
+    "provider": Provider,
+}
+
+
+def target_queryset(kind: str, actor: User) -> QuerySet:
+    """The objects of a kind that the actor may look up by id and see the name of.
+
+    Wider than what an action accepts on a given DID (that is `target_problem`), never
+    wider than the actor's own circle: the system's side names anything; a reseller its
+    own users, their devices, its dial plans and (Reseller PRO) its providers. Anything
+    else does not exist for it.
+    """
+    model = TARGET_MODELS[kind]
+    rows = model.objects.all()
+    if kind == "reseller":
+        rows = rows.filter(role=User.Role.RESELLER)
+    if actor.manages_all_dids:
+        return rows
+    if not (actor.may_manage_dids and actor.is_reseller) or kind == "reseller":
+        return rows.none()
+    if kind == "user":
+        return rows.filter(owner=actor)
+    if kind == "device":
+        return rows.filter(user__owner=actor)
+    if kind == "provider" and not actor.own_providers:
+        return rows.none()
+    return rows.filter(owner=actor)  # dial plans, providers
+
+
+def target_problem(did: Did, action: str, target: Any, actor: User) -> str | None:
+    """Why `target` cannot be the object of `action` on `did` for `actor` (None: it can).
+
+    The very check that `did_apply` makes inside its lock, for forms that want to say
+    so at the field before anything is attempted (and to list only valid candidates).
+    """
+    try:
+        _check_target(did, TRANSITIONS[action], target, actor)
+    except DidActionRefused as refused:
+        return refused.message
+    return None
 
 
 # --- Creating DIDs ---------------------------------------------------------------
