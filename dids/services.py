@@ -124,17 +124,22 @@ def _label(name: str) -> str:
     return str(Did._meta.get_field(name).verbose_name)
 
 
+def _sentence_start(label: str) -> str:
+    # Not str.capitalize(): it would lower the rest ("Custom sip header", "Callerid").
+    return label[:1].upper() + label[1:]
+
+
 def _clean_value(name: str, value: Any) -> Any:
     """A field's value checked against its rule; DidActionRefused("invalid") if it fails."""
     label = _label(name)
     if name in TEXT_FIELDS:
         if not isinstance(value, str):
-            raise DidActionRefused("invalid", f"{label.capitalize()} must be text.", field=name)
+            raise DidActionRefused("invalid", f"{_sentence_start(label)} must be text.", field=name)
         problem = text_problem(
             value, one_line=name in ONE_LINE_FIELDS, max_length=_max_length(name)
         )
         if problem:
-            raise DidActionRefused("invalid", f"{label.capitalize()} {problem}.", field=name)
+            raise DidActionRefused("invalid", f"{_sentence_start(label)} {problem}.", field=name)
         if name == "tone_zone" and value and value not in TONE_ZONES:
             raise DidActionRefused(
                 "invalid", f"Tone zone {value!r} is not one of the known zones.", field=name
@@ -144,7 +149,7 @@ def _clean_value(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
             raise DidActionRefused(
                 "invalid",
-                f"{label.capitalize()} must be a whole number from 0 to {MAX_INTEGER}.",
+                f"{_sentence_start(label)} must be a whole number from 0 to {MAX_INTEGER}.",
                 field=name,
             )
         return value
