@@ -10,6 +10,8 @@ from html import unescape
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import User
 from dids.models import Did, DidHistory
@@ -501,3 +503,48 @@ def test_after_an_edit_dids_get_and_the_list_show_the_new_values(
     )
     assert (gui["language"], gui["simultaneous_call_limit"], gui["tone_zone"]) == expected[:3]
     assert "fresh" in gui["comment"]
+
+
+# --- Whatever a browser (or anything else) sends -----------------------------------------
+
+EDIT_VALUES = st.one_of(
+    st.text(max_size=60),
+    st.integers(min_value=-(2**40), max_value=2**40).map(str),
+    st.sampled_from(["", "0", "lt", "us-old", "X-A: 1", "on", "#1", "1e3", " 7 "]),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    values=st.dictionaries(
+        st.sampled_from([*OPERATOR_FIELDS, "updated_at", "number", "status"]),
+        EDIT_VALUES,
+        max_size=5,
+    ),
+    persona=st.sampled_from(["portal_admin", "reseller"]),
+)
+def test_any_input_is_saved_as_the_services_allow_or_refused_whole(
+    request, portal_admin, reseller, did, values, persona
+):
+    client = Client()
+    client.force_login(request.getfixturevalue(persona))
+    did.refresh_from_db()
+    before, history = row(did.pk), history_count(did)
+
+    response = client.post(f"/dids/{did.pk}/edit/", edit_data(did, **values))
+
+    assert response.status_code in (200, 302)
+    after = row(did.pk)
+    if response.status_code == 200:  # refused: an error on the page, nothing changed
+        assert field_errors(response)
+        assert after == before
+        assert history_count(did) == history
+        return
+    changed = {name for name in after if after[name] != before[name]} - {"updated_at"}
+    # The number and the status are never the edit form's; each side keeps to its fields.
+    assert changed <= set(OPERATOR_FIELDS if persona == "portal_admin" else RESELLER_FIELDS)
+    assert history_count(did) == history + (1 if changed else 0)
