@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .models import ApiSettings, User
@@ -23,33 +24,83 @@ HASH_KEYS: tuple[str, ...] = tuple(
 )
 
 
-def hashed_parameters(params: Mapping[str, object]) -> list[tuple[str, str]]:
-    """The (name, value) pairs that enter the hash, in order.
+@dataclass(frozen=True)
+class HashedParameters:
+    """Which parameters of a request enter a method's hash, in order.
 
-    A legacy hashed parameter counts only when present with a non-empty value.
+    Each slot is one parameter name, or alternatives of which the first present one
+    counts (`did_subscription_stop` hashes `dids_id`, else `did_id`). Every API method
+    declares its own (beside the method, see `dids.api.methods`); this class is the
+    only code that applies them, so no method is a branch in the hash code.
     """
-    pairs = []
-    for key in HASH_KEYS:
-        value = params.get(key)
-        if value is None:
-            continue
-        text = value if isinstance(value, str) else str(value)
-        if text != "":
-            pairs.append((key, text))
-    return pairs
+
+    slots: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def legacy_order(cls, *own: str) -> HashedParameters:
+        """The legacy rule (dids_get and the older write methods): every parameter of
+        hash_keys.txt, in that file's order, plus the method's own hashed parameters
+        (kept where the file has them, else appended)."""
+        names = HASH_KEYS + tuple(name for name in own if name not in HASH_KEYS)
+        return cls(tuple((name,) for name in names))
+
+    @classmethod
+    def fixed(cls, *slots: str | tuple[str, ...]) -> HashedParameters:
+        """Only these parameters, whatever else the request carries."""
+        return cls(tuple((slot,) if isinstance(slot, str) else tuple(slot) for slot in slots))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for slot in self.slots for name in slot)
+
+    def pairs(self, params: Mapping[str, object]) -> list[tuple[str, str]]:
+        """The (name, value) pairs that enter the hash, in order.
+
+        A parameter counts only when present with a non-empty value, exactly as
+        received (not trimmed).
+        """
+        pairs = []
+        for slot in self.slots:
+            for name in slot:
+                value = params.get(name)
+                if value is None:
+                    continue
+                text = value if isinstance(value, str) else str(value)
+                if text != "":
+                    pairs.append((name, text))
+                    break
+        return pairs
 
 
-def api_hash(params: Mapping[str, object], secret: str) -> str:
+# dids_get's rule, and the default for a caller that names no rule.
+LEGACY_ORDER = HashedParameters.legacy_order()
+
+
+def hashed_parameters(
+    params: Mapping[str, object], rule: HashedParameters = LEGACY_ORDER
+) -> list[tuple[str, str]]:
+    """The (name, value) pairs that enter the hash under `rule`, in order."""
+    return rule.pairs(params)
+
+
+def api_hash(
+    params: Mapping[str, object], secret: str, rule: HashedParameters = LEGACY_ORDER
+) -> str:
     """Lower-case hex SHA1 of the hashed parameters' values followed by the secret."""
-    hash_string = "".join(value for _, value in hashed_parameters(params)) + secret
+    hash_string = "".join(value for _, value in rule.pairs(params)) + secret
     return hashlib.sha1(hash_string.encode("utf-8")).hexdigest()  # noqa: S324 (legacy contract)
 
 
-def hash_is_valid(given: str | None, params: Mapping[str, object], secret: str) -> bool:
+def hash_is_valid(
+    given: str | None,
+    params: Mapping[str, object],
+    secret: str,
+    rule: HashedParameters = LEGACY_ORDER,
+) -> bool:
     """Constant-time check of a client's hash; upper-case hex is accepted."""
     if not given:
         return False
-    expected = api_hash(params, secret)
+    expected = api_hash(params, secret, rule)
     return hmac.compare_digest(given.lower().encode(), expected.encode())
 
 

@@ -98,7 +98,10 @@ def api_settings_snapshot(settings: ApiSettings) -> Snapshot:
 
 
 def system_settings_snapshot(settings: SystemSettings) -> Snapshot:
-    return {"Days for DID close": str(settings.days_for_did_close)}
+    return {
+        "Days for DID close": str(settings.days_for_did_close),
+        "Resellers can add their own DIDs": _yes_no(settings.resellers_can_add_their_own_dids),
+    }
 
 
 def _secret_note(old: object, new: object) -> str:

@@ -23,7 +23,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from .api_hash import hash_is_valid, settings_chain
+from .api_hash import LEGACY_ORDER, HashedParameters, hash_is_valid, settings_chain
 from .models import User
 
 logger = logging.getLogger(__name__)
@@ -198,6 +198,13 @@ def record_failure(address: str, username: object) -> None:
 # --- The authentication class ----------------------------------------------
 
 
+def method_hashed_parameters(request: Request) -> HashedParameters:
+    """The hashed parameters that the called method declares (`hashed_parameters` on
+    its view); the legacy order for a view that declares none (dids_get)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return getattr(view, "hashed_parameters", None) or LEGACY_ORDER
+
+
 class ApiHashAuthentication(BaseAuthentication):
     """`u` names the account, `hash` proves knowledge of the API secret key (§2, §3)."""
 
@@ -239,7 +246,7 @@ class ApiHashAuthentication(BaseAuthentication):
             given = params.get("hash")
             hashed = {key: value for key, value in params.items() if isinstance(value, str)}
             if not isinstance(given, str) or not hash_is_valid(
-                given, hashed, effective.api_secret_key
+                given, hashed, effective.api_secret_key, method_hashed_parameters(request)
             ):
                 self._fail(INCORRECT_HASH, address, username)
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
 
 from . import services
-from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User
+from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User, api_method_levels
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minute{s}."
 
@@ -188,8 +188,15 @@ class _LevelsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for key, label in self.registry.items():
             self.fields[key] = forms.ChoiceField(
-                label=label, choices=self.level_choices, widget=forms.RadioSelect
+                label=label, choices=self.choices_for(key), widget=forms.RadioSelect
             )
+
+    def choices_for(self, key: str) -> list[tuple[str, str]]:
+        return self.level_choices
+
+    @classmethod
+    def lowest_level(cls, key: str) -> str:
+        return cls.level_choices[0][0]
 
     def levels(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in self.registry}
@@ -201,8 +208,18 @@ class AccountantGroupForm(_LevelsForm):
 
 
 class ApiPermissionGroupForm(_LevelsForm):
+    """Each method offers its own two levels: dids_get disabled/read, a write method
+    disabled/write."""
+
     registry = API_METHODS
     level_choices = MethodRight.choices
+
+    def choices_for(self, key: str) -> list[tuple[str, str]]:
+        return [(level, MethodRight(level).label) for level in api_method_levels(key)]
+
+    @classmethod
+    def lowest_level(cls, key: str) -> str:
+        return MethodRight.DISABLED
 
 
 class ApiSettingsForm(forms.Form):
@@ -260,6 +277,12 @@ class SystemSettingsForm(forms.Form):
         max_value=1000,
         help_text="How long a closed DID stays reserved for its user (0 to 1000).",
     )
+    resellers_can_add_their_own_dids = forms.BooleanField(
+        label="Resellers can add their own DIDs",
+        required=False,
+        help_text="Resellers may create DIDs (the DID pages and the API's did_create), "
+        "on their own providers only (Reseller PRO).",
+    )
 
 
 class HashToolForm(forms.Form):
@@ -288,6 +311,15 @@ class HashToolForm(forms.Form):
         required=False,
         empty_label="The system",
         help_text="Whose API secret key the hash is for.",
+    )
+
+    method = forms.ChoiceField(
+        label="API method",
+        required=False,
+        choices=[("", "As the request names it (its URL or action), else dids_get")]
+        + [(name, name) for name in API_METHODS],
+        help_text="Each method has its own hashed parameters; an alias in the request "
+        "counts as its method.",
     )
 
     def __init__(self, *args, viewer: User, **kwargs) -> None:

@@ -35,8 +35,19 @@ class MethodRight(models.TextChoices):
 ACCOUNTANT_RIGHTS: dict[str, str] = {
     "manage_dids": "Manage DIDs",
 }
+# The canonical names of the API methods (an alias, e.g. `did_assign_device`, shares
+# its canonical method's entry), in the order the group pages list them.
 API_METHODS: dict[str, str] = {
     "dids_get": "dids_get",
+    "did_create": "did_create",
+    "did_device_assign": "did_device_assign",
+    "did_device_unassign": "did_device_unassign",
+    "did_details_update": "did_details_update",
+    "did_subscription_stop": "did_subscription_stop",
+    "did_close": "did_close",
+    "did_terminate": "did_terminate",
+    "did_make_free": "did_make_free",
+    "did_delete": "did_delete",
 }
 READ_METHODS = frozenset({"dids_get"})
 

@@ -35,6 +35,15 @@ class ApiMethodPermitted(BasePermission):
         return group is not None and group.allows(self.api_method)
 
 
+class CanCallApiMethod(ApiMethodPermitted):
+    """Check 6 for a method named when the view is set up: the write methods share one
+    view class. The text names the canonical method, also for a call of an alias."""
+
+    def __init__(self, api_method: str) -> None:
+        self.api_method = api_method
+        self.message = f"API method not permitted: {api_method}"
+
+
 class CanCallDidsGet(ApiMethodPermitted):
     api_method = "dids_get"
     message = "API method not permitted: dids_get"

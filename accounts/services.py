@@ -464,11 +464,19 @@ def api_settings_update(
 
 
 @transaction.atomic
-def system_settings_update(*, by: User, days_for_did_close: int) -> SystemSettings:
+def system_settings_update(
+    *,
+    by: User,
+    days_for_did_close: int,
+    resellers_can_add_their_own_dids: bool | None = None,
+) -> SystemSettings:
+    """Save the system settings; `resellers_can_add_their_own_dids` None keeps it."""
     SystemSettings.load()  # the row exists before it is locked
     locked = SystemSettings.objects.select_for_update().get(pk=1)
     before = system_settings_snapshot(locked)
     locked.days_for_did_close = days_for_did_close
+    if resellers_can_add_their_own_dids is not None:
+        locked.resellers_can_add_their_own_dids = resellers_can_add_their_own_dids
     locked.full_clean(validate_constraints=False)
     locked.save()
     audit_record(

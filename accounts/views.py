@@ -400,8 +400,8 @@ class GroupListView(GroupPage):
 
 class GroupCreateView(GroupPage):
     def get(self, request: HttpRequest) -> HttpResponse:
-        lowest = self.pages.form_class.level_choices[0][0]
-        initial = {"name": "", **dict.fromkeys(self.pages.form_class.registry, lowest)}
+        form_class = self.pages.form_class
+        initial = {"name": "", **{key: form_class.lowest_level(key) for key in form_class.registry}}
         return self._render(request, self.pages.form_class(initial=initial))
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -649,7 +649,12 @@ class SystemSettingsView(AdminPage):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         current = SystemSettings.load()
-        form = SystemSettingsForm(initial={"days_for_did_close": current.days_for_did_close})
+        form = SystemSettingsForm(
+            initial={
+                "days_for_did_close": current.days_for_did_close,
+                "resellers_can_add_their_own_dids": current.resellers_can_add_their_own_dids,
+            }
+        )
         return self._render(request, form)
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -657,7 +662,11 @@ class SystemSettingsView(AdminPage):
         if form.is_valid():
             try:
                 services.system_settings_update(
-                    by=request.user, days_for_did_close=form.cleaned_data["days_for_did_close"]
+                    by=request.user,
+                    days_for_did_close=form.cleaned_data["days_for_did_close"],
+                    resellers_can_add_their_own_dids=form.cleaned_data[
+                        "resellers_can_add_their_own_dids"
+                    ],
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -689,8 +698,24 @@ def with_hash(pasted: str, params: dict[str, str], digest: str) -> str:
     return f"{location}?{urlencode(query)}" if location else urlencode(query)
 
 
+def named_method(text: str, params: dict[str, str]) -> str:
+    """The API method a pasted request calls: the last segment of its URL's path
+    (`/billing/api/did_create`), else its `action`; dids_get when it names none.
+    An alias names its canonical method."""
+    from dids.api.methods import canonical_name
+
+    text = text.strip()
+    if not text.startswith("{"):
+        path = text.split("#", 1)[0].split("?", 1)[0]
+        if "/" in path:
+            name = canonical_name(path.rstrip("/").rsplit("/", 1)[-1])
+            if name is not None:
+                return name
+    return canonical_name(params.get("action", "")) or "dids_get"
+
+
 class HashToolView(PortalPage):
-    """The hash a request needs, computed by the same code that dids_get checks with."""
+    """The hash a request needs, computed by the same code that the API checks it with."""
 
     title = "Generate hash"
 
@@ -706,8 +731,15 @@ class HashToolView(PortalPage):
         return self._render(request, form, result)
 
     def _result(self, viewer: User, form: HashToolForm) -> dict[str, Any]:
+        # The methods declare their hashed parameters beside themselves (dids.api.methods).
+        from dids.api.methods import hashed_parameters_of
+
         params: dict[str, str] = form.cleaned_data["request"]
         chosen: User | None = form.cleaned_data.get("settings_of")
+        method = form.cleaned_data.get("method") or named_method(
+            form.data.get("request", ""), params
+        )
+        rule = hashed_parameters_of(method)
         if viewer.is_admin:
             chain = [ApiSettings.objects.system()]
             if chosen is not None:
@@ -719,13 +751,13 @@ class HashToolView(PortalPage):
         notes: list[str] = []
         if not secret:
             notes.append(
-                "No API Secret Key is set in these settings: dids_get answers "
+                f"No API Secret Key is set in these settings: {method} answers "
                 "“API must have Secret Key” unless hash checking is disabled."
             )
         if effective.disable_hash_checking:
             notes.append("Hash checking is disabled in these settings: the hash is not needed.")
         if not all(s.allow_api for s in chain):
-            notes.append("Allow API is off: dids_get answers “API Requests are disabled”.")
+            notes.append(f"Allow API is off: {method} answers “API Requests are disabled”.")
         if viewer.is_admin and params.get("u"):
             account = User.objects.filter(username=params["u"]).first()
             if account is not None and account.settings_owner != chosen:
@@ -741,12 +773,13 @@ class HashToolView(PortalPage):
                     f"The account {account.username} uses {whose} API settings: "
                     f"pick {pick} under “Settings of” for its hash."
                 )
-        pairs = hashed_parameters(params)
-        digest = api_hash(params, secret) if secret else ""
+        pairs = hashed_parameters(params, rule)
+        digest = api_hash(params, secret, rule) if secret else ""
         request_with_hash = (
             with_hash(form.data.get("request", ""), params, digest) if digest else ""
         )
         return {
+            "method": method,
             "pairs": pairs,
             "hash_string_shape": "".join(value for _, value in pairs) + "<secret key>",
             "hash": digest,

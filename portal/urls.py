@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from dids.api.views import DidsGetView
+from dids.api.methods.dispatch import api_dispatch
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dids:list", permanent=False)),
@@ -13,6 +13,6 @@ urlpatterns = [
     path("billing/api/", include("dids.api.urls")),
     # The dispatch URL without its slash too: APPEND_SLASH would answer a POST with a
     # redirect (losing its body), and a client's slash must not decide whether it works.
-    path("billing/api", DidsGetView.as_view(by_action=True)),
+    path("billing/api", api_dispatch),
     path("admin/", admin.site.urls),
 ]

@@ -2,9 +2,17 @@
 
 from html import unescape
 
+import pytest
 from django.urls import reverse
 
-from accounts.models import AccountantGroup, ApiPermissionGroup, AuditEntry, Level, MethodRight
+from accounts.models import (
+    API_METHODS,
+    AccountantGroup,
+    ApiPermissionGroup,
+    AuditEntry,
+    Level,
+    MethodRight,
+)
 from portal.testing.factories import UserFactory
 
 
@@ -103,18 +111,75 @@ def test_admin_lists_accountant_groups_with_their_levels(
     ]
 
 
+def every_method(**levels: str) -> dict[str, str]:
+    """A whole API permission group form, as a browser sends it: one level per method."""
+    return {name: levels.get(name, MethodRight.DISABLED) for name in API_METHODS}
+
+
 def test_admin_creates_and_edits_an_api_permission_group(client, portal_admin):
     client.force_login(portal_admin)
-    client.post(reverse("accounts:api_group_create"), {"name": "Integrations", "dids_get": "read"})
+    client.post(
+        reverse("accounts:api_group_create"),
+        {"name": "Integrations", **every_method(dids_get="read", did_create="write")},
+    )
     group = ApiPermissionGroup.objects.get(name="Integrations")
     assert group.allows("dids_get")
+    assert group.allows("did_create")
+    assert not group.allows("did_delete")
     client.post(
         reverse("accounts:api_group_edit", args=[group.pk]),
-        {"name": "Integrations", "dids_get": "disabled"},
+        {"name": "Integrations", **every_method()},
     )
     group.refresh_from_db()
-    assert group.methods == {"dids_get": MethodRight.DISABLED}
+    # Every method of the registry is stored with its level (here all disabled).
+    assert group.methods == dict.fromkeys(API_METHODS, MethodRight.DISABLED)
     assert [e.action for e in AuditEntry.objects.order_by("id")] == ["create", "update"]
+
+
+def test_each_method_offers_only_its_own_two_levels(client, portal_admin):
+    client.force_login(portal_admin)
+    form = client.get(reverse("accounts:api_group_create")).context["form"]
+    assert [value for value, _ in form.fields["dids_get"].choices] == ["disabled", "read"]
+    for name in API_METHODS:
+        if name != "dids_get":
+            assert [value for value, _ in form.fields[name].choices] == ["disabled", "write"]
+        assert form.initial[name] == "disabled"
+
+
+@pytest.mark.parametrize(("method", "level"), [("dids_get", "write"), ("did_create", "read")])
+def test_a_level_a_method_does_not_take_is_refused(client, portal_admin, method, level):
+    client.force_login(portal_admin)
+    response = client.post(
+        reverse("accounts:api_group_create"),
+        {"name": "Bad", **every_method(**{method: level})},
+    )
+    assert response.status_code == 200
+    assert method in response.context["form"].errors
+    assert not ApiPermissionGroup.objects.filter(name="Bad").exists()
+
+
+def test_a_method_left_out_of_the_form_is_an_error_not_a_right(client, portal_admin):
+    client.force_login(portal_admin)
+    data = every_method(dids_get="read")
+    del data["did_delete"]
+    response = client.post(reverse("accounts:api_group_create"), {"name": "Partial", **data})
+    assert "did_delete" in response.context["form"].errors
+    assert not ApiPermissionGroup.objects.filter(name="Partial").exists()
+
+
+def test_write_levels_are_audited(client, portal_admin):
+    client.force_login(portal_admin)
+    client.post(
+        reverse("accounts:api_group_create"),
+        {"name": "Provisioning", **every_method(did_device_assign="write")},
+    )
+    group = ApiPermissionGroup.objects.get(name="Provisioning")
+    client.post(
+        reverse("accounts:api_group_edit", args=[group.pk]),
+        {"name": "Provisioning", **every_method(did_device_assign="write", did_close="write")},
+    )
+    update = AuditEntry.objects.order_by("id").last()
+    assert update.changes == [{"field": "did_close", "old": "Disabled", "new": "Write"}]
 
 
 def test_api_permission_group_with_members_is_kept(client, portal_admin, dids_get_group, end_user):

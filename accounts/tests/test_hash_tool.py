@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -318,3 +319,60 @@ def test_json_bodys_hash_is_accepted_by_dids_get(client, portal_admin, system_ap
         "/billing/api/dids_get", result["request_with_hash"], content_type="application/json"
     )
     assert [dict(row)["id"] for row in rows_of(response)] == [str(did.pk)]
+
+
+# --- The write methods: each with its own hashed parameters ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("pasted", "method", "hash_string"),
+    [
+        # did_create hashes provider_id and did in the legacy order; comment never.
+        (
+            "/billing/api/did_create?u=alice&did=4793469588&provider_id=1&comment=x",
+            "did_create",
+            "14793469588secret",
+        ),
+        # An alias is its method.
+        (
+            "https://portal.example.com/billing/api/did_assign_device/?u=alice&did=37063045437"
+            "&device_id=2&user_id=5",
+            "did_device_assign",
+            "5237063045437secret",
+        ),
+        # The fixed list: only dids_id, whatever else is sent.
+        ("/billing/api/did_close?u=alice&dids_id=1&user_id=5&did=9", "did_close", "1secret"),
+        # did_subscription_stop: dids_id, else did_id.
+        ("/billing/api/did_subscription_stop?u=alice&did_id=6511", "did_subscription_stop",
+         "6511secret"),
+        # Through action= on the dispatch URL.
+        ("/billing/api/?action=did_delete&u=alice&dids_id=12&status=x", "did_delete", "12secret"),
+        ("u=alice\naction=did_terminate\ndids_id=6511\nuser_id=3", "did_terminate", "6511secret"),
+        ('{"u": "alice", "action": "did_make_free", "dids_id": 6511}', "did_make_free",
+         "6511secret"),
+        # Naming no method: dids_get.
+        ("u=alice&user_id=5&dids_id=4", "dids_get", "5secret"),
+    ],
+)  # fmt: skip
+def test_the_tool_hashes_each_methods_own_parameters(
+    client, portal_admin, system_api, pasted, method, hash_string
+):
+    client.force_login(portal_admin)
+    result = tool(client, pasted)
+    assert result["method"] == method
+    assert "".join(value for _, value in result["pairs"]) + "secret" == hash_string
+    assert result["hash"] == sha1(hash_string)
+
+
+def test_the_chosen_method_overrides_the_request(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    result = tool(client, "u=alice&dids_id=3&user_id=5", method="did_close")
+    assert (result["method"], result["hash"]) == ("did_close", sha1("3secret"))
+
+
+def test_a_write_methods_hash_from_the_tool_is_accepted(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    result = tool(client, "/billing/api/did_delete?u=alice&dids_id=999999&user_id=3")
+    assert result["request_with_hash"].startswith("/billing/api/did_delete?")
+    response = Client().post(result["request_with_hash"])
+    assert b"<error>DID was not found</error>" in response.content

@@ -185,3 +185,34 @@ def test_days_for_did_close_bounds_are_accepted(client, portal_admin, value):
     assert AuditEntry.objects.get().changes == [
         {"field": "Days for DID close", "old": "90", "new": str(value)}
     ]
+
+
+def test_resellers_can_add_their_own_dids_is_off_by_default(client, portal_admin):
+    client.force_login(portal_admin)
+    form = client.get(reverse("accounts:system_settings")).context["form"]
+    assert form["resellers_can_add_their_own_dids"].value() is False
+    assert SystemSettings.load().resellers_can_add_their_own_dids is False
+
+
+def test_admin_switches_resellers_can_add_their_own_dids_on_and_off(client, portal_admin):
+    client.force_login(portal_admin)
+    url = reverse("accounts:system_settings")
+    client.post(url, {"days_for_did_close": "90", "resellers_can_add_their_own_dids": "on"})
+    assert SystemSettings.load().resellers_can_add_their_own_dids is True
+    assert client.get(url).context["form"]["resellers_can_add_their_own_dids"].value() is True
+    client.post(url, {"days_for_did_close": "90"})  # an unticked checkbox is not sent
+    assert SystemSettings.load().resellers_can_add_their_own_dids is False
+    assert [entry.changes for entry in AuditEntry.objects.order_by("id")] == [
+        [{"field": "Resellers can add their own DIDs", "old": "no", "new": "yes"}],
+        [{"field": "Resellers can add their own DIDs", "old": "yes", "new": "no"}],
+    ]
+
+
+def test_only_admins_change_resellers_can_add_their_own_dids(client, reseller):
+    client.force_login(reseller)
+    url = reverse("accounts:system_settings")
+    response = client.post(
+        url, {"days_for_did_close": "90", "resellers_can_add_their_own_dids": "on"}
+    )
+    assert response.status_code == 403
+    assert SystemSettings.load().resellers_can_add_their_own_dids is False

@@ -262,3 +262,33 @@ def test_the_ai_agent_flag_reads_yes_or_no(client, portal_admin, compatible, sho
     client.force_login(portal_admin)
 
     assert fields_of(client.get(f"/dids/{did.id}/"))["AI-agent compatible"] == shown
+
+
+def test_custom_sip_header_is_shown_to_operators_and_resellers(
+    client, portal_admin, reseller, held_did
+):
+    held_did.custom_sip_header = "X-Route: <gold> & co"
+    held_did.save()
+    for viewer in (portal_admin, reseller):
+        client.force_login(viewer)
+        assert fields_of(client.get(f"/dids/{held_did.id}/"))["Custom SIP header"] == (
+            "X-Route: <gold> & co"
+        )
+
+
+def test_custom_sip_header_is_not_shown_to_end_users_nor_in_their_history(
+    client, portal_admin, reseller_user, held_did
+):
+    held_did.custom_sip_header = "X-Route: gold"
+    held_did.save()
+    did_history_record(
+        did=held_did,
+        by=portal_admin,
+        source=DidHistory.Source.API,
+        action="edit",
+        changes={"custom_sip_header": ["", "X-Route: gold"]},
+    )
+    client.force_login(reseller_user)
+    response = client.get(f"/dids/{held_did.id}/")
+    assert "Custom SIP header" not in fields_of(response)
+    assert "X-Route" not in response.content.decode()

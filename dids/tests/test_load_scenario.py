@@ -139,6 +139,58 @@ def test_defaults_of_a_minimal_did(tmp_path):
     assert did.updated_at is not None
 
 
+def test_the_write_sides_settings_and_fields_load_as_given(tmp_path):
+    load(
+        {
+            "system": {"resellers_can_add_their_own_dids": True},
+            "api_permission_groups": [
+                {
+                    "name": "Provisioning",
+                    "methods": {
+                        "dids_get": "read",
+                        "did_create": "write",
+                        "did_device_assign": "write",
+                        "did_delete": "disabled",
+                    },
+                }
+            ],
+            "dids": [
+                {
+                    "id": 5,
+                    "did": "123",
+                    "status": "free",
+                    "grace_time": 30,
+                    "callerid_name_prefix": "ACME: ",
+                    "custom_sip_header": "X-Customer: acme",
+                }
+            ],
+        },
+        tmp_path,
+    )
+    assert SystemSettings.load().resellers_can_add_their_own_dids is True
+    group = ApiPermissionGroup.objects.get(name="Provisioning")
+    assert [name for name in group.methods if group.allows(name)] == [
+        "dids_get",
+        "did_create",
+        "did_device_assign",
+    ]
+    # A method left out is disabled.
+    assert not group.allows("did_close")
+    did = Did.objects.get(pk=5)
+    assert (did.grace_time, did.callerid_name_prefix, did.custom_sip_header) == (
+        30,
+        "ACME: ",
+        "X-Customer: acme",
+    )
+
+
+def test_the_write_sides_defaults(tmp_path):
+    load({"system": {}, "dids": [{"id": 5, "did": "123", "status": "free"}]}, tmp_path)
+    assert SystemSettings.load().resellers_can_add_their_own_dids is False
+    did = Did.objects.get(pk=5)
+    assert (did.grace_time, did.callerid_name_prefix, did.custom_sip_header) == (0, "", "")
+
+
 def test_a_did_is_never_created_after_its_last_change(tmp_path):
     load(
         {
@@ -248,6 +300,36 @@ BAD_INPUT = [
     ("dids.0.did", "1" * 51, r"did is longer than 50 characters"),
     ("dids.0.ai_agent_compatible", "yes", r"ai_agent_compatible must be true or false"),
     ("system.days_for_did_close", 1001, r"system: days_for_did_close 1001 is out of range"),
+    (
+        "system.resellers_can_add_their_own_dids",
+        "yes",
+        r"system: resellers_can_add_their_own_dids must be true or false",
+    ),
+    # write levels: only the canonical names, each with its own two levels
+    (
+        "api_permission_groups.0.methods",
+        {"did_create": "read"},
+        r"api_permission_groups\[0\] \(Read DIDs\): invalid did_create right 'read': "
+        r"expected one of disabled, write",
+    ),
+    (
+        "api_permission_groups.0.methods",
+        {"did_assign_device": "write"},
+        r"api_permission_groups\[0\] \(Read DIDs\): unknown API method 'did_assign_device'",
+    ),
+    (
+        "api_permission_groups.0.methods",
+        {"did_trunk_device_assign": "write"},
+        r"unknown API method 'did_trunk_device_assign'",
+    ),
+    # the write side's DID fields
+    ("dids.0.grace_time", -1, r"dids\[0\] \(id 100\): grace_time -1 is out of range"),
+    ("dids.0.grace_time", "30", r"dids\[0\] \(id 100\): grace_time must be a whole number"),
+    ("dids.0.grace_time", 2**31, r"grace_time 2147483648 is out of range"),
+    ("dids.0.callerid_name_prefix", 5, r"dids\[0\] \(id 100\): callerid_name_prefix must be text"),
+    ("dids.0.callerid_name_prefix", "x" * 51, r"callerid_name_prefix is longer than 50"),
+    ("dids.0.custom_sip_header", 5, r"dids\[0\] \(id 100\): custom_sip_header must be text"),
+    ("dids.0.custom_sip_header", "x" * 256, r"custom_sip_header is longer than 255 characters"),
     # bad timestamps
     (
         "dids.5.reserved_for_user_till",

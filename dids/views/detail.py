@@ -117,6 +117,7 @@ class DidDetailView(CanReadDidsMixin, DetailView):
         if not viewer.is_end_user:
             fields.append(("Grace time (seconds)", str(did.grace_time)))
             fields.append(("CallerID name prefix", did.callerid_name_prefix))
+            fields.append(("Custom SIP header", did.custom_sip_header))
         hidden = hidden_history_keys(viewer)
         history = [
             {
