@@ -23,6 +23,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from portal.text import is_valid_text
+
 from .api_hash import hash_is_valid, settings_chain
 from .models import User
 
@@ -86,13 +88,7 @@ class TooManyFailedAttempts(exceptions.Throttled):
 def _clean_text(value: str) -> str | Malformed:
     """Text that no database can store (NUL, lone surrogates from JSON) is malformed,
     so that it becomes a clear `Invalid …` error instead of a database error."""
-    if "\x00" in value:
-        return MALFORMED
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return MALFORMED
-    return value
+    return value if is_valid_text(value) else MALFORMED
 
 
 def _source_values(source: Any) -> dict[str, object]:
