@@ -15,6 +15,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
 
+from portal.text import is_valid_text
+
 from . import services
 from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User
 
@@ -276,6 +278,8 @@ class HashToolForm(forms.Form):
     def clean_request(self) -> dict[str, str]:
         try:
             return parse_api_request(self.cleaned_data["request"])
+        except NotTextError as error:
+            raise ValidationError(str(error)) from None
         except ValueError:
             raise ValidationError(
                 "This looks like JSON but is not a JSON object; paste a URL, a query "
@@ -301,6 +305,10 @@ class HashToolForm(forms.Form):
             del self.fields["settings_of"]
 
 
+class NotTextError(ValueError):
+    """A pasted request whose decoded parameters hold what is not text (portal.text)."""
+
+
 def parse_api_request(text: str) -> dict[str, str]:
     """The parameters of a pasted request: a URL, a query string, name=value lines,
     or a JSON object body.
@@ -308,8 +316,27 @@ def parse_api_request(text: str) -> dict[str, str]:
     A URL or query string is percent-decoded as the API decodes it (the last value of
     a repeated name wins, as Django's QueryDict.get does); lines are taken literally;
     JSON numbers keep the text they are written with, as the API's JSON parser does.
-    Raises ValueError for JSON that is not an object.
+    Raises ValueError for JSON that is not an object, and NotTextError when a name or
+    a value is not text once decoded (`%00`, a JSON `"\\ud800"`): the API refuses
+    such a value as malformed, and no page could show it.
     """
+    params = _parse_api_request(text)
+    for name, value in params.items():
+        if not is_valid_text(value):
+            shown = f"“{name}”" if is_valid_text(name) else "a parameter"
+            raise NotTextError(
+                f"The value of {shown} is not text (it holds a NUL character or a lone "
+                "surrogate once decoded): dids_get refuses it as malformed."
+            )
+        if not is_valid_text(name):
+            raise NotTextError(
+                "A parameter name is not text (it holds a NUL character or a lone "
+                "surrogate once decoded)."
+            )
+    return params
+
+
+def _parse_api_request(text: str) -> dict[str, str]:
     text = text.strip()
     if text.startswith("{"):
         data = json.loads(text, parse_int=str, parse_float=str)

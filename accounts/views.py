@@ -702,10 +702,13 @@ class HashToolView(PortalPage):
         return user.may_use_hash_tool
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, HashToolForm(viewer=request.user), None)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        # A POST form: a pasted request of up to 20,000 characters fits in a body, not in
+        # a URL (servers refuse URLs beyond a few KB). It writes nothing and shows no secret.
         viewer: User = request.user
-        if "request" not in request.GET:
-            return self._render(request, HashToolForm(viewer=viewer), None)
-        form = HashToolForm(request.GET, viewer=viewer)
+        form = HashToolForm(request.POST, viewer=viewer)
         result = self._result(viewer, form) if form.is_valid() else None
         return self._render(request, form, result)
 
