@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that nothing has read the request yet and its refusal gets every header.
+    "portal.charset.Utf8OnlyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
