@@ -12,7 +12,8 @@ and MOR clients send ASCII, so another charset is refused outright:
 - `Utf8OnlyApplication` (around the WSGI application, portal/wsgi.py) takes the
   `charset` parameter out of `Content-Type` before Django sees it and, when it is
   not UTF-8, notes it in the environ;
-- `Utf8OnlyMiddleware` refuses such a request before anything reads it: a 400 page
+- `portal.middleware.Utf8OnlyMiddleware` refuses such a request before anything
+  reads it: a 400 page
   in the portal's layout for the GUI, the contract's XML error (HTTP 200) for the API.
   It reads the header itself too, for requests that do not come through the WSGI
   wrapper (the test client).
@@ -24,8 +25,6 @@ import codecs
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-
-from django.http import HttpRequest, HttpResponse
 
 # The environ key under which the wrapper leaves a refused charset for the middleware.
 DECLARED_CHARSET = "portal.declared_charset"
@@ -78,36 +77,3 @@ class Utf8OnlyApplication:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         take_charset_out(environ)
         return self.application(environ, start_response)
-
-
-INVALID_CHARSET_API = "Invalid charset: expected utf-8"
-
-
-class Utf8OnlyMiddleware:
-    """Refuses a request that declares a charset other than UTF-8, before it is read.
-
-    Last in MIDDLEWARE: the response passes every other middleware (security headers,
-    CSP, X-Frame-Options), and nothing before it reads the query string or the body.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        charset = request.META.get(DECLARED_CHARSET) or refused_charset(
-            request.META.get("CONTENT_TYPE", "")
-        )
-        if charset is not None:
-            # Imported here: portal.wsgi imports this module before Django is set up.
-            from .errors import bad_request_response
-
-            shown = charset[:SHOWN_LENGTH] or "(empty)"
-            return bad_request_response(
-                request,
-                api_text=INVALID_CHARSET_API,
-                message=(
-                    f"The request was sent in the character set “{shown}”; the portal "
-                    "reads UTF-8 only. Nothing was changed."
-                ),
-            )
-        return self.get_response(request)

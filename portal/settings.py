@@ -60,8 +60,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, so that nothing has read the request yet and its refusal gets every header.
-    "portal.charset.Utf8OnlyMiddleware",
+    # Last, so that nothing has read the request yet and their refusals get every header.
+    "portal.middleware.Utf8OnlyMiddleware",
+    "portal.middleware.AdminTextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -284,3 +284,34 @@ def test_too_many_fields_in_the_api_is_its_xml_error(did, settings):
     response = client.post("/billing/api/dids_get", body, content_type=FORM)
     assert response.status_code == 200
     assert error_of(response) == "Invalid request: it could not be read"
+
+
+# --- The Django admin's list filters ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/accounts/user/?username=%00",
+        "/admin/dids/did/?status__exact=%00",
+        "/admin/dids/did/?q=a%00",
+        "/admin/accounts/auditentry/?object_type=%00",
+        "/admin/autocomplete/?term=%00&app_label=dids&model_name=did&field_name=user",
+    ],
+)
+def test_the_django_admin_refuses_a_nul_in_its_query(portal_client, portal_admin, url):
+    """On PostgreSQL these were database errors (the admin filters with the values as given)."""
+    portal_admin.is_staff = portal_admin.is_superuser = True
+    portal_admin.save()
+    portal_client.force_login(portal_admin)
+    response = portal_client.get(url)
+    assert_bad_request_page(response, "A filter of this page holds a NUL character")
+
+
+def test_the_django_admin_still_filters_text(portal_client, portal_admin, reseller):
+    portal_admin.is_staff = portal_admin.is_superuser = True
+    portal_admin.save()
+    portal_client.force_login(portal_admin)
+    response = portal_client.get("/admin/accounts/user/?q=charl")
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [reseller]
