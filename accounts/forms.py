@@ -34,6 +34,12 @@ def client_address(request: HttpRequest | None) -> str:
 class SignInLockoutMixin:
     """Refuses a sign-in early (without checking the password) while it is locked out.
 
+    The attempt takes its slot in the lockout's counters before the password is
+    checked (accounts.services, login_attempt_*), so parallel attempts cannot get
+    more than the limit checked. A valid device cookie for the username replaces
+    the account's counter by its own. On success the request is given a fresh
+    device cookie (written by accounts.middleware.DeviceCookieMiddleware).
+
     For Django's AuthenticationForm and its subclasses (the Django admin's sign-in).
     """
 
@@ -44,10 +50,14 @@ class SignInLockoutMixin:
     def clean(self) -> dict:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
-        remaining = services.login_lockout_remaining(username=username, address=address)
-        if remaining:
-            services.login_refused_record(username=username, address=address)
-            minutes = max(1, math.ceil(remaining / 60))
+        cookies = self.request.COOKIES if self.request is not None else {}
+        attempt = services.login_attempt_start(
+            username=username,
+            address=address,
+            device_cookie=cookies.get(services.DEVICE_COOKIE_NAME),
+        )
+        if attempt.locked_for:
+            minutes = max(1, math.ceil(attempt.locked_for / 60))
             raise ValidationError(
                 LOCKED_MESSAGE.format(minutes=minutes, s="" if minutes == 1 else "s"),
                 code="locked",
@@ -55,10 +65,17 @@ class SignInLockoutMixin:
         try:
             cleaned = super().clean()
         except ValidationError:
-            services.login_failure_record(username=username, address=address)
+            services.login_attempt_failed(attempt)
             raise
-        if self.user_cache is not None:
-            services.login_success_record(username=username)
+        except BaseException:
+            services.login_attempt_abandoned(attempt)
+            raise
+        if self.user_cache is None:
+            services.login_attempt_abandoned(attempt)  # incomplete form: nothing was checked
+        else:
+            services.login_attempt_succeeded(attempt)
+            if self.request is not None:
+                self.request.portal_device_cookie = services.device_cookie_issue(username=username)
         return cleaned
 
 
