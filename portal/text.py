@@ -11,6 +11,12 @@ Two things are not text here:
 
 Everything else is text, control characters included: the databases store them,
 the HTML renderer escapes them and the XML renderer drops what XML 1.0 forbids.
+
+Who asks: DidFilterSet (the DIDs list, its export and dids_get alike), the API's
+parameters, the audit log's filter, the Generate hash tool, scenario files and the
+Django admin's query strings (portal.middleware). Django's form fields need nothing
+more: CharField refuses a NUL itself, and form bodies are decoded with replacement
+characters, so they never hold a lone surrogate.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ the list, the export and dids_get refuse it alike, on SQLite and on PostgreSQL."
 import re
 
 import pytest
+from django.db import DataError, connection, transaction
 
 from dids.api.testing import SECRET_HASH, call, error_of
 from dids.filters import DidFilterSet
@@ -103,6 +104,29 @@ def test_an_end_user_with_a_nul_owner_filter_sees_nothing(client, end_user, dids
     response = client.get("/dids/", {"search_did_owner": "%\x00"})
     assert list_errors(response) == ["Invalid search_did_owner: expected text"]
     assert 'data-id="' not in response.content.decode()
+
+
+# --- Why: the two databases take a NUL differently ----------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's behaviour")
+def test_on_postgresql_a_nul_in_a_query_is_a_database_error(dids):
+    with pytest.raises(DataError), transaction.atomic():
+        list(Did.objects.filter(number__contains="\x00"))
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's behaviour")
+def test_on_sqlite_a_like_pattern_ends_at_a_nul(dids):
+    # `%<NUL>…` is read as `%`: it matches every DID.
+    assert Did.objects.filter(number__ilike_pattern="%\x00nothing").count() == len(dids)
+
+
+def test_through_the_filterset_both_databases_refuse_it_alike(portal_admin, dids):
+    filterset = DidFilterSet(
+        {"search_did_number": "%\x00nothing"}, Did.objects.all(), account=portal_admin
+    )
+    assert filterset.error_messages() == ["Invalid search_did_number: expected text"]
+    assert list(filterset.qs) == []
 
 
 # --- Other pages with a filter -----------------------------------------------------------
