@@ -17,8 +17,8 @@ INVALID_CHARSET_API = "Invalid charset: expected utf-8"
 class Utf8OnlyMiddleware:
     """Refuses a request that declares a charset other than UTF-8, before it is read.
 
-    Last in MIDDLEWARE: the response passes every other middleware (security headers,
-    CSP, X-Frame-Options), and nothing before it reads the query string or the body.
+    At the end of MIDDLEWARE: the response passes every other middleware (security
+    headers, CSP, X-Frame-Options), and nothing before it reads the query or the body.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
