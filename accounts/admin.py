@@ -22,6 +22,7 @@ from .audit import (
 from .forms import PortalAdminAuthenticationForm
 from .models import (
     AccountantGroup,
+    ApiKnownClient,
     ApiPermissionGroup,
     ApiSettings,
     AuditEntry,
@@ -221,4 +222,23 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+
+@admin.register(ApiKnownClient)
+class ApiKnownClientAdmin(admin.ModelAdmin):
+    """The API's known clients (dids_get.md §7), written by successful authentications.
+    Deleting one puts that address back under the lock of its `u`."""
+
+    list_display = ("user", "address", "last_success_at")
+    search_fields = ("user__username", "address")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "address", "last_success_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: ApiKnownClient | None = None
+    ) -> bool:
         return False

@@ -5,26 +5,32 @@ order: the account (`u`), *Allow API* along the settings chain, *Allow GET
 API*, a secret key to check against, the hash. Checks 1, 4 and 5 are failed
 authentications: they are counted per client address and per `u` (§7), and
 once either count reaches the limit the caller gets HTTP 429 without the hash
-being evaluated. The hash itself is built only by `accounts.api_hash`.
+being evaluated, except that the lock for a `u` does not apply to its known
+clients (addresses it authenticated from within 30 days). Counting is atomic
+(accounts.throttle). The hash itself is built only by `accounts.api_hash`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import QueryDict
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from portal.text import is_valid_text
+
+from . import throttle
 from .api_hash import LEGACY_ORDER, HashedParameters, hash_is_valid, settings_chain
-from .models import User
+from .models import ApiKnownClient, User
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +92,7 @@ class TooManyFailedAttempts(exceptions.Throttled):
 def _clean_text(value: str) -> str | Malformed:
     """Text that no database can store (NUL, lone surrogates from JSON) is malformed,
     so that it becomes a clear `Invalid …` error instead of a database error."""
-    if "\x00" in value:
-        return MALFORMED
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return MALFORMED
-    return value
+    return value if is_valid_text(value) else MALFORMED
 
 
 def _source_values(source: Any) -> dict[str, object]:
@@ -142,6 +142,15 @@ def is_test_request(request: Request) -> bool:
 
 
 # --- Throttling of failed authentications (§7) -----------------------------
+# Each request takes a slot in its address's counter and in its `u`'s before the
+# account is looked up and the hash evaluated (accounts.throttle: one atomic
+# increment each), so that however many requests arrive at once, no more than the
+# limit are checked per window. A failed authentication keeps its slots; any other
+# outcome gives them back. The lock for a `u` does not apply to its known clients.
+
+KNOWN_CLIENT_DAYS = 30
+# A known client's last success is written at most this often (seconds).
+KNOWN_CLIENT_REFRESH = 3600
 
 
 def client_address(request: Request) -> str:
@@ -150,12 +159,17 @@ def client_address(request: Request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def _counter_keys(address: str, username: object) -> list[str]:
-    keys = ["api-auth-failures:addr:" + hashlib.sha256(address.encode()).hexdigest()]
-    if isinstance(username, str):
-        # Hashed: any text is a valid cache key this way, whatever its length or bytes.
-        keys.append("api-auth-failures:u:" + hashlib.sha256(username.encode()).hexdigest())
-    return keys
+def _digest(text: str) -> str:
+    # Hashed: any text is a valid cache key this way, whatever its length or bytes.
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+def _address_key(address: str) -> str:
+    return "api-auth-failures:addr:" + _digest(address)
+
+
+def _username_key(username: str) -> str:
+    return "api-auth-failures:u:" + _digest(username)
 
 
 def _limit_and_window() -> tuple[int, int]:
@@ -163,36 +177,60 @@ def _limit_and_window() -> tuple[int, int]:
 
 
 def seconds_blocked(address: str, username: object) -> int:
-    """Seconds until the caller may try again; 0 when it is not blocked."""
+    """Seconds until the address, or `u`, may be tried again; 0 when neither is full.
+    Reads only: takes no slot, and does not ask whether the address is a known client."""
     limit, window = _limit_and_window()
     if limit <= 0:
         return 0
-    keys = _counter_keys(address, username)
-    counts = cache.get_many(keys + [key + ":since" for key in keys])
-    wait = 0
-    for key in keys:
-        if counts.get(key, 0) >= limit:
-            since = counts.get(key + ":since", time.time())
-            wait = max(wait, int(since + window - time.time()) + 1)
-    return max(wait, 0)
+    keys = [_address_key(address)]
+    if isinstance(username, str):
+        keys.append(_username_key(username))
+    return max(throttle.seconds_locked(key, limit=limit, window=window) for key in keys)
 
 
-def record_failure(address: str, username: object) -> None:
-    """Count one failed authentication for the address and for `u` (a fixed window)."""
+def is_known_client(username: str, address: str) -> bool:
+    """Did `u` authenticate successfully from this address within KNOWN_CLIENT_DAYS?"""
+    since = timezone.now() - timedelta(days=KNOWN_CLIENT_DAYS)
+    return ApiKnownClient.objects.filter(
+        user__username=username, address=address, last_success_at__gte=since
+    ).exists()
+
+
+def known_client_record(account: User, address: str) -> None:
+    """Remember a successful authentication from this address (a write an hour at most)."""
+    if not cache.add(
+        "api-known-client:" + _digest(f"{account.pk} {address}"), 1, timeout=KNOWN_CLIENT_REFRESH
+    ):
+        return
+    # One statement (INSERT … ON CONFLICT DO UPDATE), safe when processes race.
+    ApiKnownClient.objects.bulk_create(
+        [ApiKnownClient(user=account, address=address, last_success_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "address"],
+        update_fields=["last_success_at"],
+    )
+
+
+def take_attempt_slots(address: str, username: object) -> list[throttle.Slot]:
+    """The request's slots in its counters, before anything is checked; raises
+    TooManyFailedAttempts (holding nothing) when the address, or `u` for a client
+    that is not one of its known clients, is full."""
     limit, window = _limit_and_window()
     if limit <= 0:
-        return
-    for key in _counter_keys(address, username):
-        # add() opens the window only if none is open (SET NX in Redis); incr() is
-        # atomic in Redis and in the local-memory cache, so concurrent failures all
-        # count, across processes too.
-        cache.add(key + ":since", time.time(), timeout=window)
-        cache.add(key, 0, timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # the window closed between add() and incr(): a new one
-            cache.set(key + ":since", time.time(), timeout=window)
-            cache.set(key, 1, timeout=window)
+        return []
+    taken = throttle.take_slot(_address_key(address), limit=limit, window=window)
+    if isinstance(taken, throttle.Locked):
+        raise TooManyFailedAttempts(taken.wait)
+    slots = [taken]
+    if isinstance(username, str):
+        taken = throttle.take_slot(_username_key(username), limit=limit, window=window)
+        if isinstance(taken, throttle.Slot):
+            slots.append(taken)
+        # Asked only when `u` is full, so an ordinary request costs no query for it.
+        elif not is_known_client(username, address):
+            throttle.give_back(slots)
+            raise TooManyFailedAttempts(taken.wait)
+    return slots
 
 
 # --- The authentication class ----------------------------------------------
@@ -213,11 +251,25 @@ class ApiHashAuthentication(BaseAuthentication):
         address = client_address(request)
         username = params.get("u")
 
-        wait = seconds_blocked(address, username)
-        if wait:
+        try:
+            slots = take_attempt_slots(address, username)
+        except TooManyFailedAttempts:
             logger.warning("API request refused: too many failed attempts (address %s)", address)
-            raise TooManyFailedAttempts(wait)
+            raise
+        try:
+            account = self._check(request, params, address, username)
+        except ApiAuthenticationFailed:
+            raise  # a failed authentication: its slots stay taken, they are its count
+        except BaseException:
+            throttle.give_back(slots)  # checks 2 and 3 refuse, but nobody failed to prove
+            raise
+        throttle.give_back(slots)
+        known_client_record(account, address)
+        return account, None
 
+    def _check(
+        self, request: Request, params: dict[str, object], address: str, username: object
+    ) -> User:
         # 1: the account, by its exact username.
         account = None
         if isinstance(username, str):
@@ -250,11 +302,10 @@ class ApiHashAuthentication(BaseAuthentication):
             ):
                 self._fail(INCORRECT_HASH, address, username)
 
-        return account, None
+        return account
 
     @staticmethod
     def _fail(text: str, address: str, username: object) -> None:
-        record_failure(address, username)
         # Never the hash nor the secret; `u` is repr()'d so that it cannot forge log lines.
         shown = repr(username[:150]) if isinstance(username, str) else "(none)"
         logger.warning("API authentication failed: %s (u=%s, address %s)", text, shown, address)

@@ -15,6 +15,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
 
+from portal.text import is_valid_text
+
 from . import services
 from .models import ACCOUNTANT_RIGHTS, API_METHODS, Level, MethodRight, User, api_method_levels
 
@@ -32,6 +34,12 @@ def client_address(request: HttpRequest | None) -> str:
 class SignInLockoutMixin:
     """Refuses a sign-in early (without checking the password) while it is locked out.
 
+    The attempt takes its slot in the lockout's counters before the password is
+    checked (accounts.services, login_attempt_*), so parallel attempts cannot get
+    more than the limit checked. A valid device cookie for the username replaces
+    the account's counter by its own. On success the request is given a fresh
+    device cookie (written by accounts.middleware.DeviceCookieMiddleware).
+
     For Django's AuthenticationForm and its subclasses (the Django admin's sign-in).
     """
 
@@ -42,10 +50,14 @@ class SignInLockoutMixin:
     def clean(self) -> dict:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
-        remaining = services.login_lockout_remaining(username=username, address=address)
-        if remaining:
-            services.login_refused_record(username=username, address=address)
-            minutes = max(1, math.ceil(remaining / 60))
+        cookies = self.request.COOKIES if self.request is not None else {}
+        attempt = services.login_attempt_start(
+            username=username,
+            address=address,
+            device_cookie=cookies.get(services.DEVICE_COOKIE_NAME),
+        )
+        if attempt.locked_for:
+            minutes = max(1, math.ceil(attempt.locked_for / 60))
             raise ValidationError(
                 LOCKED_MESSAGE.format(minutes=minutes, s="" if minutes == 1 else "s"),
                 code="locked",
@@ -53,10 +65,17 @@ class SignInLockoutMixin:
         try:
             cleaned = super().clean()
         except ValidationError:
-            services.login_failure_record(username=username, address=address)
+            services.login_attempt_failed(attempt)
             raise
-        if self.user_cache is not None:
-            services.login_success_record(username=username)
+        except BaseException:
+            services.login_attempt_abandoned(attempt)
+            raise
+        if self.user_cache is None:
+            services.login_attempt_abandoned(attempt)  # incomplete form: nothing was checked
+        else:
+            services.login_attempt_succeeded(attempt)
+            if self.request is not None:
+                self.request.portal_device_cookie = services.device_cookie_issue(username=username)
         return cleaned
 
 
@@ -299,6 +318,8 @@ class HashToolForm(forms.Form):
     def clean_request(self) -> dict[str, str]:
         try:
             return parse_api_request(self.cleaned_data["request"])
+        except NotTextError as error:
+            raise ValidationError(str(error)) from None
         except ValueError:
             raise ValidationError(
                 "This looks like JSON but is not a JSON object; paste a URL, a query "
@@ -333,6 +354,10 @@ class HashToolForm(forms.Form):
             del self.fields["settings_of"]
 
 
+class NotTextError(ValueError):
+    """A pasted request whose decoded parameters hold what is not text (portal.text)."""
+
+
 def parse_api_request(text: str) -> dict[str, str]:
     """The parameters of a pasted request: a URL, a query string, name=value lines,
     or a JSON object body.
@@ -340,8 +365,27 @@ def parse_api_request(text: str) -> dict[str, str]:
     A URL or query string is percent-decoded as the API decodes it (the last value of
     a repeated name wins, as Django's QueryDict.get does); lines are taken literally;
     JSON numbers keep the text they are written with, as the API's JSON parser does.
-    Raises ValueError for JSON that is not an object.
+    Raises ValueError for JSON that is not an object, and NotTextError when a name or
+    a value is not text once decoded (`%00`, a JSON `"\\ud800"`): the API refuses
+    such a value as malformed, and no page could show it.
     """
+    params = _parse_api_request(text)
+    for name, value in params.items():
+        if not is_valid_text(value):
+            shown = f"“{name}”" if is_valid_text(name) else "a parameter"
+            raise NotTextError(
+                f"The value of {shown} is not text (it holds a NUL character or a lone "
+                "surrogate once decoded): dids_get refuses it as malformed."
+            )
+        if not is_valid_text(name):
+            raise NotTextError(
+                "A parameter name is not text (it holds a NUL character or a lone "
+                "surrogate once decoded)."
+            )
+    return params
+
+
+def _parse_api_request(text: str) -> dict[str, str]:
     text = text.strip()
     if text.startswith("{"):
         data = json.loads(text, parse_int=str, parse_float=str)

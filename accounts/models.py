@@ -465,3 +465,26 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         who = self.actor_name or "system"
         return f"{who} {self.get_action_display().lower()} {self.object_repr}"
+
+
+class ApiKnownClient(models.Model):
+    """A client address from which an account authenticated to the API (dids_get.md §7).
+
+    For 30 days after its last success there, the lock for that `u` does not apply to
+    that address: nobody can lock an integration out by failing its `u` from
+    elsewhere. Written by accounts.authentication, at most once an hour per client.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_known_clients")
+    # REMOTE_ADDR as the server gives it (an IPv4 or IPv6 address).
+    address = models.CharField(max_length=64)
+    last_success_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "address"], name="api_known_client_once")
+        ]
+        verbose_name = "API known client"
+
+    def __str__(self) -> str:
+        return f"{self.user.username} from {self.address}"

@@ -9,20 +9,21 @@ admin call these; they never save these models themselves.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
-import math
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.core.cache import cache
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from . import throttle
 from .audit import (
     Snapshot,
     accountant_group_snapshot,
@@ -489,84 +490,147 @@ def system_settings_update(
 
 
 # --- Sign-in lockout --------------------------------------------------------
-# Failed sign-ins are counted per username and per client address in the cache
-# (shared between processes when CACHE_URL points to Redis). Each counter holds
-# the count and the time of its first failure: the window is fixed from there.
+# Failed sign-ins are counted in the cache (shared between processes when CACHE_URL
+# points to Redis), per client address and per account, with accounts.throttle: an
+# attempt takes its slot atomically *before* the password is checked, so parallel
+# attempts cannot get more than the limit checked. A browser that signed in as an
+# account carries a signed device cookie for it (OWASP's "device cookies"): for it
+# the account's own counter is replaced by one per device cookie, so that nobody can
+# lock an account's people out by failing its sign-in from elsewhere.
 
-
-def _now() -> float:
-    """The clock of the lockout (tests replace it)."""
-    return time.time()
-
-
-@dataclass(frozen=True)
-class LoginCounter:
-    key: str
-    label: str  # what the log says: the username or the address
-
-
-def _counters(username: str, address: str) -> list[LoginCounter]:
-    # Usernames are hashed in the key: any text may be typed, cache keys are limited.
-    digest = hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()
-    counters = [LoginCounter(f"login-failures:user:{digest}", f"username {username!r}")]
-    if address:
-        counters.append(LoginCounter(f"login-failures:addr:{address}", f"address {address}"))
-    return counters
+DEVICE_COOKIE_NAME = "portal_device"
+DEVICE_COOKIE_SALT = "accounts.sign-in.device-cookie"
+DEVICE_COOKIE_AGE = 30 * 24 * 60 * 60  # seconds
 
 
 def _limit_and_window() -> tuple[int, int]:
     return (
         int(getattr(settings, "LOGIN_FAILURE_LIMIT", 5)),
-        int(getattr(settings, "LOGIN_FAILURE_WINDOW", 900)),
+        max(1, int(getattr(settings, "LOGIN_FAILURE_WINDOW", 900))),
     )
 
 
-def login_lockout_remaining(*, username: str, address: str) -> int:
-    """Seconds until sign-in may be tried again for this username or address; 0 if not locked."""
-    limit, window = _limit_and_window()
-    if limit <= 0:
-        return 0
-    now = _now()
-    remaining = 0.0
-    for counter in _counters(username, address):
-        entry = cache.get(counter.key)
-        if not entry:
-            continue
-        count, first = entry
-        left = first + window - now
-        if count >= limit and left > 0:
-            remaining = max(remaining, left)
-    return math.ceil(remaining)
+def device_cookie_issue(*, username: str) -> str:
+    """A new device cookie value for a browser that just signed in as `username`."""
+    return signing.dumps({"u": username, "n": secrets.token_urlsafe(16)}, salt=DEVICE_COOKIE_SALT)
 
 
-def login_failure_record(*, username: str, address: str) -> None:
-    """Count a failed sign-in; log it, and log the lockout when a limit is reached."""
+def device_cookie_nonce(value: str | None, *, username: str) -> str | None:
+    """The device cookie's own id, when it is valid (signed by us, not expired) and was
+    issued to `username`; None otherwise."""
+    if not value:
+        return None
+    try:
+        data = signing.loads(value, salt=DEVICE_COOKIE_SALT, max_age=DEVICE_COOKIE_AGE)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("n"), str):
+        return None
+    issued_to = data.get("u")
+    if not isinstance(issued_to, str) or not hmac.compare_digest(
+        issued_to.encode("utf-8", "replace"), username.encode("utf-8", "replace")
+    ):
+        return None
+    return data["n"]
+
+
+def _digest(text: str) -> str:
+    # Any text may be typed as a username; cache keys must stay short and plain.
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginCounter:
+    key: str
+    label: str  # what the log says: the username, the device cookie or the address
+
+
+def _counters(username: str, address: str, device: str | None) -> list[LoginCounter]:
+    if device is None:
+        account = LoginCounter(f"login-failures:user:{_digest(username)}", f"username {username!r}")
+    else:
+        account = LoginCounter(
+            f"login-failures:device:{_digest(device)}", f"the device cookie of {username!r}"
+        )
+    counters = [account]
+    if address:
+        counters.append(LoginCounter(f"login-failures:addr:{address}", f"address {address}"))
+    return counters
+
+
+@dataclass
+class LoginAttempt:
+    """A sign-in between `login_attempt_start` and its outcome: the slots it holds."""
+
+    username: str
+    address: str
+    device: str | None  # the nonce of a valid device cookie for this username
+    slots: list[tuple[LoginCounter, throttle.Slot]] = dataclass_field(default_factory=list)
+    locked_for: int = 0  # seconds; non-zero when the attempt was refused unchecked
+
+    @property
+    def with_device(self) -> str:
+        return " with its device cookie" if self.device is not None else ""
+
+
+def login_attempt_start(*, username: str, address: str, device_cookie: str | None) -> LoginAttempt:
+    """Take the attempt's slot in each of its counters, before the password is checked.
+
+    When a counter is full the attempt is refused (`locked_for` > 0), holds nothing,
+    and the refusal is logged; the caller must not check the password.
+    """
+    device = device_cookie_nonce(device_cookie, username=username)
+    attempt = LoginAttempt(username=username, address=address, device=device)
     limit, window = _limit_and_window()
-    logger.warning("Sign-in failed for username %r from %s", username, address or "unknown")
     if limit <= 0:
-        return
-    now = _now()
-    for counter in _counters(username, address):
-        entry = cache.get(counter.key)
-        count, first = entry if entry and entry[1] + window > now else (0, now)
-        count += 1
-        # Not atomic across processes: a few extra tries under a race are acceptable here.
-        cache.set(counter.key, (count, first), timeout=max(1, int(first + window - now) + 1))
-        if count == limit:
+        return attempt
+    waits = []
+    for counter in _counters(username, address, device):
+        taken = throttle.take_slot(counter.key, limit=limit, window=window)
+        if isinstance(taken, throttle.Locked):
+            waits.append(taken.wait)
+        else:
+            attempt.slots.append((counter, taken))
+    if waits:
+        throttle.give_back([slot for _, slot in attempt.slots])
+        attempt.slots.clear()
+        attempt.locked_for = max(waits)
+        logger.warning(
+            "Sign-in refused while locked for username %r from %s%s",
+            username,
+            address or "unknown",
+            attempt.with_device,
+        )
+    return attempt
+
+
+def login_attempt_failed(attempt: LoginAttempt) -> None:
+    """The password was wrong: the slots stay taken (they are the failure's count)."""
+    logger.warning(
+        "Sign-in failed for username %r from %s%s",
+        attempt.username,
+        attempt.address or "unknown",
+        attempt.with_device,
+    )
+    limit, window = _limit_and_window()
+    for counter, slot in attempt.slots:
+        if slot.count == limit:
             logger.warning(
                 "Sign-in locked for %s after %d failures (for %d seconds)",
                 counter.label,
-                count,
+                slot.count,
                 window,
             )
 
 
-def login_refused_record(*, username: str, address: str) -> None:
-    logger.warning(
-        "Sign-in refused while locked for username %r from %s", username, address or "unknown"
-    )
+def login_attempt_succeeded(attempt: LoginAttempt) -> None:
+    """A correct password: its slots are given back, and the counter of the account (or
+    of the device cookie) it came through starts again; the address keeps its count."""
+    throttle.give_back([slot for _, slot in attempt.slots])
+    counter = _counters(attempt.username, "", attempt.device)[0]
+    throttle.clear(counter.key)
 
 
-def login_success_record(*, username: str) -> None:
-    """A correct password clears the username's counter (not the address's)."""
-    cache.delete(_counters(username, "")[0].key)
+def login_attempt_abandoned(attempt: LoginAttempt) -> None:
+    """Neither right nor wrong (the form was incomplete): nothing is counted."""
+    throttle.give_back([slot for _, slot in attempt.slots])

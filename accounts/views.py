@@ -23,6 +23,8 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views import View
 
+from portal.text import is_valid_text
+
 from . import services
 from .api_hash import api_hash, hashed_parameters, settings_chain
 from .audit import change_text
@@ -120,7 +122,9 @@ class AccountListView(PortalPage):
             rows = rows.filter(owner=viewer)
             title = "My users"
         filters = AccountFilterForm(request.GET)
-        if filters.is_valid():
+        if not filters.is_valid():
+            rows = rows.none()  # a malformed search matches nothing (never everything)
+        else:
             if filters.cleaned_data["q"]:
                 q = filters.cleaned_data["q"]
                 rows = rows.filter(
@@ -723,10 +727,13 @@ class HashToolView(PortalPage):
         return user.may_use_hash_tool
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, HashToolForm(viewer=request.user), None)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        # A POST form: a pasted request of up to 20,000 characters fits in a body, not in
+        # a URL (servers refuse URLs beyond a few KB). It writes nothing and shows no secret.
         viewer: User = request.user
-        if "request" not in request.GET:
-            return self._render(request, HashToolForm(viewer=viewer), None)
-        form = HashToolForm(request.GET, viewer=viewer)
+        form = HashToolForm(request.POST, viewer=viewer)
         result = self._result(viewer, form) if form.is_valid() else None
         return self._render(request, form, result)
 
@@ -809,7 +816,12 @@ class AuditLogView(AdminPage):
         rows = AuditEntry.objects.select_related("actor")
         object_type = request.GET.get("type", "")
         types = sorted(set(AuditEntry.objects.values_list("object_type", flat=True)))
-        if object_type:
+        filter_error = ""
+        if object_type and not is_valid_text(object_type):
+            # Not a type at all (a NUL cannot even be compared on PostgreSQL): nothing matches.
+            filter_error = "Invalid type: expected text"
+            rows = rows.none()
+        elif object_type:
             rows = rows.filter(object_type=object_type)
         page_obj = _page(request, rows.order_by("-created_at", "-id"))
         entries = [
@@ -823,5 +835,6 @@ class AuditLogView(AdminPage):
             entries=entries,
             types=types,
             object_type=object_type,
+            filter_error=filter_error,
             query=_query_without_page(request),
         )

@@ -13,6 +13,13 @@ from .presentation import did_elements, role_elements
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# csv's QUOTE_MINIMAL quotes a cell holding the delimiter, the quote character or any
+# character of the line terminator (as documented). With these in the terminator a
+# cell holding `;` or a tab is quoted too, not only one with `,`: a spreadsheet that
+# splits on `;` (or tabs) then cannot see a cell that starts after one (`x;=1+1`).
+# They are cut from the end of each line again.
+ALSO_QUOTED = ";\t"
+LINE_END = "\r\n"
 # Elements that repeat another one in the CSV (the API keeps both for old clients).
 REDUNDANT = frozenset({"did_number", "did_status"})
 CHUNK_SIZE = 2000
@@ -47,12 +54,13 @@ def csv_lines(dids: QuerySet, viewer: User) -> Iterator[str]:
     """
     columns = export_columns(viewer)
     allowed = role_elements(viewer)
-    writer = csv.writer(_Echo())
-    yield writer.writerow(columns)
+    writer = csv.writer(_Echo(), lineterminator=LINE_END + ALSO_QUOTED)
+    cut = -len(ALSO_QUOTED)
+    yield writer.writerow(columns)[:cut]
     rows: Iterable = dids.iterator(chunk_size=CHUNK_SIZE)
     for did in rows:
         elements = did_elements(did, viewer, allowed)
-        yield writer.writerow([csv_safe(elements.get(name, "")) for name in columns])
+        yield writer.writerow([csv_safe(elements.get(name, "")) for name in columns])[:cut]
 
 
 def csv_blocks(dids: QuerySet, viewer: User) -> Iterator[str]:

@@ -16,6 +16,7 @@ from django import forms
 from django.db.models import Field, Lookup, Q, QuerySet
 
 from accounts.models import User
+from portal.text import is_valid_text
 
 from .models import Did
 
@@ -53,7 +54,9 @@ class ContractField(forms.Field):
     """A form field of a `dids_get` parameter; its error message is the `<what is expected>`.
 
     Values arrive as text (query string, form body) or, from a JSON body, as
-    text already converted by the API view; anything else is malformed.
+    text already converted by the API view; anything else is malformed, and so is
+    text that no database can take (`portal.text`: a NUL, a lone surrogate), for the
+    list, the export and the API alike.
     """
 
     expected = "expected text"
@@ -65,7 +68,7 @@ class ContractField(forms.Field):
     def to_python(self, value: Any) -> Any:
         if value in (None, ""):
             return None
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not is_valid_text(value):
             raise forms.ValidationError(self.expected, code="invalid")
         return self.parse(value)
 

@@ -32,6 +32,7 @@ from accounts.models import (
     User,
     api_method_levels,
 )
+from portal.text import is_valid_text
 
 from .models import Device, DialPlan, Did, DidHistory, Provider
 
@@ -92,6 +93,8 @@ class Entry:
             return default
         if not isinstance(value, str):
             raise self.error(f"{key} must be text")
+        if not is_valid_text(value):
+            raise self.error(f"{key} must be text without a NUL character or a lone surrogate")
         if required and value == "":
             raise self.error(f"{key} must not be empty")
         if max_length and len(value) > max_length:

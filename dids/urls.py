@@ -10,4 +10,6 @@ urlpatterns = [
     path("", views.DidListView.as_view(), name="list"),
     path("export.csv", views.DidExportView.as_view(), name="export"),
     path("<int:pk>/", views.DidDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.DidEditView.as_view(), name="edit"),
+    path("<int:pk>/action/<slug:action>/", views.DidActionView.as_view(), name="action"),
 ]

@@ -58,8 +58,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Gives a browser that signed in its device cookie (the sign-in lockout's exemption).
+    "accounts.middleware.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that nothing has read the request yet and their refusals get every header.
+    "portal.middleware.Utf8OnlyMiddleware",
+    "portal.middleware.AdminTextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -95,6 +100,10 @@ AUTH_USER_MODEL = "accounts.User"
 # Caches hold the API's failed-authentication counters; Redis lets several app
 # processes share them (e.g. CACHE_URL=redis://127.0.0.1:6379/1).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+if CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
+    # Its default of 300 keys would let a burst of distinct usernames or addresses push
+    # the lockout's counters out (it forgets the oldest first).
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -16,3 +16,7 @@ urlpatterns = [
     path("billing/api", api_dispatch),
     path("admin/", admin.site.urls),
 ]
+
+# Django's own 400 page reads a POST body again (requires_csrf_token) and fails with a
+# bare 500 when the body was what could not be read.
+handler400 = "portal.errors.bad_request"

@@ -11,6 +11,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from portal.charset import Utf8OnlyApplication
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-application = get_wsgi_application()
+# A request that declares a charset other than UTF-8 is refused (portal.charset); the
+# wrapper takes the charset out before Django would decode with it.
+application = Utf8OnlyApplication(get_wsgi_application())

@@ -21,7 +21,7 @@ def sha1(text: str) -> str:
 
 
 def tool(client, text: str, **extra: str):
-    response = client.get(reverse("accounts:hash_tool"), {"request": text, **extra})
+    response = client.post(reverse("accounts:hash_tool"), {"request": text, **extra})
     assert response.status_code == 200
     return response.context["result"]
 
@@ -190,7 +190,7 @@ def test_disabled_hash_checking_is_pointed_out(client, portal_admin, system_api)
 def test_api_enabled_end_user_is_not_authorised(client, end_user, system_api):
     """The hash is a credential for every account under the same settings (an admin's too)."""
     client.force_login(end_user)
-    response = client.get(reverse("accounts:hash_tool"), {"request": "u=alice"})
+    response = client.post(reverse("accounts:hash_tool"), {"request": "u=alice"})
     assert response.status_code == 403
     assert sha1("secret") not in response.content.decode()
 
@@ -198,7 +198,7 @@ def test_api_enabled_end_user_is_not_authorised(client, end_user, system_api):
 def test_resellers_user_is_not_shown_its_resellers_hash(client, reseller, reseller_user):
     ApiSettingsFactory(reseller=reseller, allow_api=True, api_secret_key="charlies-secret")
     client.force_login(reseller_user)
-    response = client.get(reverse("accounts:hash_tool"), {"request": "u=charlie"})
+    response = client.post(reverse("accounts:hash_tool"), {"request": "u=charlie"})
     assert response.status_code == 403
     assert sha1("charlies-secret") not in response.content.decode()
 
@@ -242,7 +242,7 @@ def test_the_page_never_shows_the_secret(client, portal_admin, system_api):
     system_api.api_secret_key = "very-private-key-123"
     system_api.save()
     client.force_login(portal_admin)
-    response = client.get(reverse("accounts:hash_tool"), {"request": "u=alice&user_id=1"})
+    response = client.post(reverse("accounts:hash_tool"), {"request": "u=alice&user_id=1"})
     body = response.content.decode()
     assert sha1("1very-private-key-123") in body
     assert "very-private-key-123" not in body
@@ -275,7 +275,7 @@ def test_any_legacy_parameters_hash_is_accepted_by_dids_get(chosen):
     client = Client()
     client.force_login(admin)
     query = urlencode({"u": "alice", **chosen})
-    result = client.get(reverse("accounts:hash_tool"), {"request": query}).context["result"]
+    result = client.post(reverse("accounts:hash_tool"), {"request": query}).context["result"]
     response = Client().post("/billing/api/dids_get?" + result["request_with_hash"])
     assert error_of(response) is None
 
@@ -290,7 +290,7 @@ def test_parses_a_json_body_keeping_number_text():
 
 def test_json_that_is_not_an_object_is_a_form_error(client, portal_admin, system_api):
     client.force_login(portal_admin)
-    response = client.get(reverse("accounts:hash_tool"), {"request": "{not json"})
+    response = client.post(reverse("accounts:hash_tool"), {"request": "{not json"})
     assert response.context["result"] is None
     assert response.context["form"].errors == {
         "request": [
@@ -376,3 +376,68 @@ def test_a_write_methods_hash_from_the_tool_is_accepted(client, portal_admin, sy
     assert result["request_with_hash"].startswith("/billing/api/did_delete?")
     response = Client().post(result["request_with_hash"])
     assert b"<error>DID was not found</error>" in response.content
+
+
+# --- A POST form, and text the API refuses ------------------------------------------------
+
+NOT_TEXT = "dids_get refuses it as malformed."
+
+
+def test_the_tool_is_a_post_form_with_a_csrf_token(client, portal_admin, system_api):
+    client.force_login(portal_admin)
+    page = client.get(reverse("accounts:hash_tool")).content.decode()
+    assert '<form method="post" novalidate><input type="hidden" name="csrfmiddlewaretoken"' in page
+    # A request in the URL is not computed: the tool answers POSTs only.
+    response = client.get(reverse("accounts:hash_tool"), {"request": "u=alice"})
+    assert response.context["result"] is None
+
+
+def test_the_tool_refuses_a_post_without_its_csrf_token(portal_admin, system_api):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(portal_admin)
+    response = client.post(reverse("accounts:hash_tool"), {"request": "u=alice"})
+    assert response.status_code == 403
+    assert sha1("secret") not in response.content.decode()
+
+
+def test_a_long_pasted_request_gets_its_hash(client, portal_admin, system_api):
+    """More than a URL can carry (about 4 KB), up to the field's 20,000 characters."""
+    client.force_login(portal_admin)
+    long_value = "x" * 15000
+    result = tool(client, f"u=alice&period_end={long_value}")
+    assert result["hash"] == sha1(long_value + "secret")
+
+
+@pytest.mark.parametrize(
+    ("pasted", "shown"),
+    [
+        ("u=%00", "“u”"),
+        ("u=alice&period_end=a%00b", "“period_end”"),
+        ('{"u": "alice", "user_id": "\\u0000"}', "“user_id”"),
+        ('{"u": "\\ud800"}', "“u”"),
+        ('{"u": "alice", "\\ud800": "\\ud800"}', "a parameter"),
+    ],
+)
+def test_a_value_the_api_refuses_as_not_text_is_a_form_error(
+    client, portal_admin, system_api, pasted, shown
+):
+    client.force_login(portal_admin)
+    response = client.post(reverse("accounts:hash_tool"), {"request": pasted})
+    assert response.status_code == 200
+    assert response.context["result"] is None
+    (error,) = response.context["form"].errors["request"]
+    assert error.startswith(f"The value of {shown} is not text")
+    assert error.endswith(NOT_TEXT)
+
+
+@pytest.mark.parametrize("pasted", ["a%00b=1&u=alice", '{"\\ud800": "x"}'])
+def test_a_parameter_name_that_is_not_text_is_a_form_error(
+    client, portal_admin, system_api, pasted
+):
+    client.force_login(portal_admin)
+    response = client.post(reverse("accounts:hash_tool"), {"request": pasted})
+    assert response.context["form"].errors["request"] == [
+        "A parameter name is not text (it holds a NUL character or a lone surrogate once decoded)."
+    ]

@@ -1,6 +1,7 @@
 """Sign-in protection against guessing: lockout per username and per address."""
 
 import logging
+import time
 
 import pytest
 from django.urls import reverse
@@ -13,9 +14,10 @@ LOCKED = "Too many failed sign-in attempts. Try again in 1 minute."
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The lockout's clock, moved by hand."""
-    now = {"t": 1_000_000.0}
-    monkeypatch.setattr(services, "_now", lambda: now["t"])
+    """The clock, moved by hand: the counters' windows (their expiry in the local-memory
+    cache) and the time left that the lockout shows both read time.time()."""
+    now = {"t": time.time()}
+    monkeypatch.setattr(time, "time", lambda: now["t"])
     return now
 
 
@@ -167,3 +169,120 @@ def test_the_django_admin_sign_in_shares_the_lockout(client, portal_admin, small
     assert "_auth_user_id" not in client.session
     # The portal's sign-in is locked for alice too.
     assert non_field_errors(sign_in(client, "alice", PASSWORD)) == [LOCKED]
+
+
+# --- Device cookies: a lockout cannot be turned against the account's own people -----------
+
+BROWSER = "192.0.2.50"  # where charlie signs in from
+ATTACKER = "203.0.113.66"
+DEVICE_COOKIE = services.DEVICE_COOKIE_NAME
+
+
+def browser_that_signed_in(username: str, address: str = BROWSER):
+    """A browser that signed in once and signed out again: it keeps its device cookie."""
+    from django.test import Client
+
+    browser = Client()
+    assert sign_in(browser, username, PASSWORD, address=address).status_code == 302
+    browser.post(reverse("logout"))
+    assert "_auth_user_id" not in browser.session
+    return browser
+
+
+def test_a_sign_in_gives_the_browser_a_signed_httponly_device_cookie(client, reseller):
+    response = sign_in(client, "charlie", PASSWORD)
+    cookie = response.cookies[DEVICE_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == 30 * 24 * 60 * 60
+    assert cookie["path"] == "/"
+    assert services.device_cookie_nonce(cookie.value, username="charlie")
+    assert services.device_cookie_nonce(cookie.value, username="alice") is None
+    # Nothing in it reveals more than the username; it cannot be forged without the key.
+    assert services.device_cookie_nonce(cookie.value[:-2] + "xx", username="charlie") is None
+
+
+def test_a_failed_sign_in_gives_no_device_cookie(client, reseller):
+    response = sign_in(client, "charlie", "wrong-guess")
+    assert DEVICE_COOKIE not in response.cookies
+
+
+def test_a_browser_with_its_device_cookie_signs_in_while_the_account_is_locked(
+    client, reseller, small_window, clock
+):
+    browser = browser_that_signed_in("charlie")
+    for _ in range(3):
+        sign_in(client, "charlie", "wrong-guess", address=ATTACKER)
+    # Any browser without charlie's device cookie is locked out, from anywhere ...
+    assert non_field_errors(sign_in(client, "charlie", PASSWORD, address=BROWSER)) == [LOCKED]
+    # ... but charlie's own browser signs in,
+    response = sign_in(browser, "charlie", PASSWORD, address=BROWSER)
+    assert response.status_code == 302
+    assert browser.session["_auth_user_id"] == str(reseller.pk)
+    # and the attacker's address stays locked, whatever it tries.
+    assert non_field_errors(sign_in(client, "dave", PASSWORD, address=ATTACKER)) == [LOCKED]
+
+
+def test_a_device_cookie_is_limited_on_its_own(client, reseller, small_window, clock, caplog):
+    caplog.set_level(logging.WARNING, logger="accounts.security")
+    browser = browser_that_signed_in("charlie")
+    for i in range(3):
+        sign_in(browser, "charlie", "wrong-guess", address=f"192.0.2.{60 + i}")
+    # That cookie is locked now, even with the right password ...
+    assert non_field_errors(sign_in(browser, "charlie", PASSWORD, address="192.0.2.70")) == [LOCKED]
+    # ... while charlie's other browsers, and the account itself, are not.
+    other = browser_that_signed_in("charlie", address="192.0.2.80")
+    assert sign_in(other, "charlie", PASSWORD, address="192.0.2.80").status_code == 302
+    assert sign_in(client, "charlie", PASSWORD, address="192.0.2.81").status_code == 302
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Sign-in failed for username 'charlie' from 192.0.2.60 with its device cookie" in (
+        messages
+    )
+    assert (
+        "Sign-in locked for the device cookie of 'charlie' after 3 failures (for 60 seconds)"
+        in messages
+    )
+
+
+def test_the_window_of_a_device_cookie_ends_too(client, reseller, small_window, clock):
+    browser = browser_that_signed_in("charlie")
+    for _ in range(3):
+        sign_in(browser, "charlie", "wrong-guess")
+    clock["t"] += 61
+    assert sign_in(browser, "charlie", PASSWORD).status_code == 302
+
+
+def test_a_device_cookie_of_another_account_does_not_help(
+    client, reseller, portal_admin, small_window, clock
+):
+    browser = browser_that_signed_in("alice")
+    for _ in range(3):
+        sign_in(client, "charlie", "wrong-guess", address=ATTACKER)
+    assert non_field_errors(sign_in(browser, "charlie", PASSWORD)) == [LOCKED]
+
+
+def test_a_forged_or_expired_device_cookie_does_not_help(client, reseller, small_window, clock):
+    from django.core import signing
+
+    browser = browser_that_signed_in("charlie")
+    genuine = browser.cookies[DEVICE_COOKIE].value
+    for _ in range(3):
+        sign_in(client, "charlie", "wrong-guess", address=ATTACKER)
+    forged = signing.dumps({"u": "charlie", "n": "x"}, salt="another-salt")
+    browser.cookies[DEVICE_COOKIE] = forged
+    assert non_field_errors(sign_in(browser, "charlie", PASSWORD)) == [LOCKED]
+    browser.cookies[DEVICE_COOKIE] = genuine
+    clock["t"] += 30 * 24 * 60 * 60 + 1  # the cookie has expired; the lock has too
+    for _ in range(3):
+        sign_in(client, "charlie", "wrong-guess", address=ATTACKER)
+    assert non_field_errors(sign_in(browser, "charlie", PASSWORD)) == [LOCKED]
+
+
+def test_the_django_admin_sign_in_gives_a_device_cookie_too(client, portal_admin):
+    portal_admin.is_staff = True
+    portal_admin.save()
+    response = client.post(
+        "/admin/login/", {"username": "alice", "password": PASSWORD, "next": "/admin/"}
+    )
+    assert response.status_code == 302
+    assert services.device_cookie_nonce(response.cookies[DEVICE_COOKIE].value, username="alice")

@@ -45,7 +45,7 @@ class ContractJSONParser(BaseParser):
                 parse_float=str,
                 parse_constant=_refuse_constant,
             )
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        except (ValueError, UnicodeDecodeError, LookupError, RecursionError) as exc:
             raise ParseError("JSON body is not valid JSON") from exc
         if not isinstance(data, dict):
             raise ParseError("JSON body is not an object")

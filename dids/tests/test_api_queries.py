@@ -6,7 +6,8 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import User
+from accounts.authentication import known_client_record
+from accounts.models import ApiKnownClient, User
 from dids.api.testing import SECRET_HASH, body_of, call, rows_of
 from dids.api.views import DidsGetView
 from dids.models import Did
@@ -14,6 +15,7 @@ from portal.testing.factories import (
     ApiSettingsFactory,
     DeviceFactory,
     DialPlanFactory,
+    DidFactory,
     ProviderFactory,
 )
 
@@ -50,6 +52,10 @@ def queries_for(client, username: str) -> tuple[int, int]:
 @pytest.fixture
 def people(portal_admin, reseller, reseller_user, system_api):
     ApiSettingsFactory(reseller=reseller, api_secret_key="secret")
+    # Known clients (dids_get.md §7) already recorded this hour, as for any client that
+    # calls more than once an hour: the counts below are those of every such request.
+    for account in (portal_admin, reseller, reseller_user):
+        known_client_record(account, "127.0.0.1")
     return {"reseller": reseller, "user": reseller_user}
 
 
@@ -86,6 +92,21 @@ def test_owner_filter_adds_no_query(client, people, django_assert_num_queries):
     with django_assert_num_queries(4):
         response = call(client, {"u": "alice", "hash": SECRET_HASH, "search_did_owner": "erin"})
     assert len(rows_of(response)) == 25
+
+
+def test_a_clients_first_success_of_the_hour_records_it_in_one_query(
+    client, portal_admin, system_api, django_assert_num_queries
+):
+    for number in ("1", "2", "3"):
+        DidFactory(number=number)
+    # The account, the system's API settings, the known client, the release check, the rows.
+    with django_assert_num_queries(5):
+        body_of(call(client, {"u": "alice", "hash": SECRET_HASH}))
+    with django_assert_num_queries(4):
+        body_of(call(client, {"u": "alice", "hash": SECRET_HASH}))
+    assert list(ApiKnownClient.objects.values_list("user__username", "address")) == [
+        ("alice", "127.0.0.1")
+    ]
 
 
 def test_errors_cost_few_queries(client, people, django_assert_num_queries):

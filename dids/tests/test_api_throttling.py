@@ -228,3 +228,100 @@ def test_throttling_is_shared_through_redis(client, limit3, redis_cache, did):
     assert 1 <= same_address <= 61
     assert neither == 0
     assert_throttled(call(client, {"u": "alice", "hash": SECRET_HASH}))
+
+
+# --- Known clients: a lockout cannot be turned against the integration (§7) -----------------
+
+INTEGRATION = "10.0.0.5"
+ATTACKER = "10.6.6.6"
+
+
+def fail_from(client, address, username="alice", times=3):
+    for _ in range(times):
+        response = from_address(client, address, {"u": username, "hash": "wrong"})
+        assert error_of(response) in ("Incorrect hash", "Access Denied")
+
+
+def test_a_known_client_goes_on_while_its_u_is_locked_by_failures_from_elsewhere(
+    client, limit3, did
+):
+    # The integration has called before: its address is a known client of alice.
+    assert ids_of(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH})) == [
+        did.id
+    ]
+    fail_from(client, ATTACKER)
+    # alice is locked for everyone else ...
+    assert_throttled(from_address(client, "10.0.0.9", {"u": "alice", "hash": SECRET_HASH}))
+    # ... but not for the integration, whose correct request goes through,
+    assert ids_of(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH})) == [
+        did.id
+    ]
+    # and the attacker's own address stays locked, also with the right hash.
+    assert_throttled(from_address(client, ATTACKER, {"u": "alice", "hash": SECRET_HASH}))
+
+
+def test_a_known_clients_own_address_is_still_counted_and_locked(client, limit3, did):
+    assert ids_of(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH})) == [
+        did.id
+    ]
+    fail_from(client, INTEGRATION, username="nobody")
+    assert_throttled(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH}))
+
+
+def test_a_known_client_is_known_for_its_own_u_only(client, limit3, did):
+    UserFactory(username="zoe", role=User.Role.ADMIN)
+    assert ids_of(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH})) == [
+        did.id
+    ]
+    fail_from(client, ATTACKER, username="zoe")
+    assert_throttled(from_address(client, INTEGRATION, {"u": "zoe", "hash": SECRET_HASH}))
+
+
+def test_a_client_is_known_for_thirty_days_after_its_last_success(client, limit3, did):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import ApiKnownClient
+
+    assert ids_of(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH})) == [
+        did.id
+    ]
+    known = ApiKnownClient.objects.get(user__username="alice", address=INTEGRATION)
+    fail_from(client, ATTACKER)
+    known.last_success_at = timezone.now() - timedelta(days=29, hours=23)
+    known.save()
+    assert ids_of(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH})) == [
+        did.id
+    ]
+    known.last_success_at = timezone.now() - timedelta(days=30, minutes=1)
+    known.save()
+    assert_throttled(from_address(client, INTEGRATION, {"u": "alice", "hash": SECRET_HASH}))
+
+
+def test_a_failed_or_refused_request_makes_no_known_client(client, limit3, did, settings):
+    from accounts.models import ApiKnownClient
+
+    from_address(client, ATTACKER, {"u": "alice", "hash": "wrong"})
+    from_address(
+        client,
+        ATTACKER,
+        {"u": "alice", "hash": SECRET_HASH},
+    )
+    assert ApiKnownClient.objects.filter(address=ATTACKER).count() == 1  # the success only
+    ApiKnownClient.objects.all().delete()
+    call(client, {"u": "alice", "hash": SECRET_HASH}, method="get", REMOTE_ADDR="10.0.0.7")
+    assert not ApiKnownClient.objects.exists()  # GET Requests are disabled
+
+
+def test_a_known_clients_success_is_written_once_an_hour(client, did, monkeypatch):
+    from accounts.models import ApiKnownClient
+
+    call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR=INTEGRATION)
+    first = ApiKnownClient.objects.get().last_success_at
+    call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR=INTEGRATION)
+    assert ApiKnownClient.objects.get().last_success_at == first
+    later = time.time() + 3601
+    monkeypatch.setattr(time, "time", lambda: later)
+    call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR=INTEGRATION)
+    assert ApiKnownClient.objects.get().last_success_at > first

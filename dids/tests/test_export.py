@@ -160,6 +160,34 @@ def test_export_neutralises_formulas_in_names(client, portal_admin):
     assert row[header.index("owner")] == "'=2+5"
 
 
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [
+        ("x;=1+1", '"x;=1+1"'),
+        ("a,b", '"a,b"'),
+        ("tab\t=1+1", '"tab\t=1+1"'),
+        ('say "hi"', '"say ""hi"""'),
+        ("plain = fine", "plain = fine"),
+    ],
+)
+def test_export_quotes_every_cell_with_a_separator(client, portal_admin, stored, written):
+    """A spreadsheet that splits on `;` (or tabs) must not see a cell that starts after one."""
+    DidFactory(number="1", comment=stored)
+    client.force_login(portal_admin)
+
+    response = client.get("/dids/export.csv")
+    text = b"".join(response.streaming_content).decode()
+
+    header, line = text.split("\r\n")[:2]
+    cells = line.split(",", header.split(",").index("comment"))
+    assert cells[-1].startswith(written + ",")
+    # Read back as CSV, the value is intact; lines end with CRLF only.
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][rows[0].index("comment")] == stored
+    assert text.endswith("\r\n")
+    assert "\r\n;\t" not in text
+
+
 def test_csv_safe_leaves_numbers_alone():
     assert csv_safe("37060000001") == "37060000001"
     assert csv_safe("") == ""

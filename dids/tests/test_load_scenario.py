@@ -299,6 +299,10 @@ BAD_INPUT = [
     ("dids.0.did", "", r"did must not be empty"),
     ("dids.0.did", "1" * 51, r"did is longer than 50 characters"),
     ("dids.0.ai_agent_compatible", "yes", r"ai_agent_compatible must be true or false"),
+    # text that no database can store (PostgreSQL refuses NUL; nothing encodes a lone surrogate)
+    ("dids.0.comment", "a\x00b", r"dids\[0\] \(id 100\): comment must be text without a NUL"),
+    ("users.1.first_name", "\ud800", r"users\[1\] \(id 2\): first_name must be text without"),
+    ("dids.0.did", "1\x00", r"did must be text without a NUL character or a lone surrogate"),
     ("system.days_for_did_close", 1001, r"system: days_for_did_close 1001 is out of range"),
     (
         "system.resellers_can_add_their_own_dids",

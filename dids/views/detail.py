@@ -12,6 +12,7 @@ from accounts.models import User
 from ..models import Did, DidHistory
 from ..presentation import did_elements, rfc3339, role_elements
 from .common import CanReadDidsMixin, visible_dids
+from .controls import did_controls
 
 # Labels of the DID page, in the contract's element order; `did_number` and
 # `did_status` repeat `did` and `status` and are left out.
@@ -123,6 +124,8 @@ class DidDetailView(CanReadDidsMixin, DetailView):
                 "at": entry.at,
                 "by": history_actor(entry, viewer),
                 "source": entry.get_source_display(),
+                # The client's address is for the operator's eyes only.
+                "address": entry.address if viewer.sees_all_dids else "",
                 "action": entry.action,
                 "changes": [
                     (key, format_change(change[0]), format_change(change[1]))
@@ -140,4 +143,6 @@ class DidDetailView(CanReadDidsMixin, DetailView):
             fields=fields,
             history=history,
         )
+        # The edit form and the actions the viewer may take (dids.views.controls).
+        context.update(did_controls(self.request, did, kwargs))
         return context

@@ -1,0 +1,24 @@
+"""gunicorn's settings for the portal; gunicorn reads ./gunicorn.conf.py by itself.
+
+Forwarded headers only. gunicorn turns `X-Forwarded-Proto: https` (and its kin) into
+an HTTPS request when it comes from an address in `forwarded_allow_ips`, by default
+127.0.0.1: a client on the same machine, or any client of a local proxy that passes
+the header on, could make a plain HTTP request look like HTTPS (no redirect to
+HTTPS, HSTS sent). Here they are trusted only when DJANGO_BEHIND_PROXY says the
+portal runs behind a TLS-terminating proxy (the same switch as Django's
+SECURE_PROXY_SSL_HEADER), and then only from GUNICORN_FORWARDED_ALLOW_IPS (default:
+a proxy on this machine).
+"""
+
+from pathlib import Path
+
+import environ
+
+env = environ.Env()
+environ.Env.read_env(Path(__file__).resolve().parent / ".env", overwrite=False)
+
+if env.bool("DJANGO_BEHIND_PROXY", default=False):
+    forwarded_allow_ips = env.str("GUNICORN_FORWARDED_ALLOW_IPS", default="127.0.0.1,::1")
+else:
+    forwarded_allow_ips = ""
+    secure_scheme_headers: dict[str, str] = {}

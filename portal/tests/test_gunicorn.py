@@ -1,0 +1,73 @@
+"""gunicorn trusts forwarded headers only behind a proxy (gunicorn.conf.py): without
+DJANGO_BEHIND_PROXY, `X-Forwarded-Proto: https` from 127.0.0.1 cannot pass plain HTTP
+off as HTTPS. Runs the real server on a free loopback port."""
+
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(
+    shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None, reason="no gunicorn"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post_with_forwarded_https(config: str, tmp_path: Path, **environment: str) -> int:
+    """Start gunicorn with the config, POST to dids_get claiming HTTPS; the status."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))},
+        "DJANGO_SECRET_KEY": "test-only-" + "k" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        **environment,
+    }
+    server = subprocess.Popen(  # noqa: S603 (this interpreter's gunicorn, loopback only)
+        [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi", "-c", config,
+         "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request(
+                    "POST",
+                    "/billing/api/dids_get",
+                    body="u=",
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "X-Forwarded-Proto": "https",
+                    },
+                )
+                return connection.getresponse().status
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        raise AssertionError("gunicorn did not start")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_without_a_proxy_a_forwarded_https_is_redirected(tmp_path):
+    assert post_with_forwarded_https(str(ROOT / "gunicorn.conf.py"), tmp_path) == 301
+
+
+def test_behind_a_proxy_its_forwarded_https_is_trusted(tmp_path):
+    status = post_with_forwarded_https(
+        str(ROOT / "gunicorn.conf.py"), tmp_path, DJANGO_BEHIND_PROXY="true"
+    )
+    assert status == 200  # dids_get's answer (Access Denied), over what is now HTTPS
