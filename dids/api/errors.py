@@ -49,7 +49,15 @@ def api_method_of(request: HttpRequest) -> str:
     return named or _query(request).get("action", "")
 
 
+WRITE_ENVELOPE: tuple[str, ...] = ("status", "error")
+
+
 def error_envelope(method: str) -> tuple[str, ...]:
+    # Imported here: the write methods import the renderers this module shares.
+    from .methods import BY_NAME
+
+    if method in BY_NAME:  # every write method and alias (did_methods.md §2.1)
+        return WRITE_ENVELOPE
     return ERROR_ENVELOPES.get(method, DEFAULT_ENVELOPE)
 
 

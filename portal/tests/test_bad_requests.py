@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from django.urls import reverse
 
 from accounts.models import User
-from dids.api.errors import ERROR_ENVELOPES, api_error_response
+from dids.api.errors import api_error_response
 from dids.api.testing import SECRET_HASH, body_of, error_of, ids_of
 from portal.testing.client import PortalClient
 from portal.testing.factories import DidFactory
@@ -182,9 +182,18 @@ def test_the_api_reads_utf8_under_any_of_its_names(portal_client, did, charset):
     assert ids_of(response) == [did.pk]
 
 
-def test_the_api_error_envelope_follows_the_method(rf, monkeypatch):
+@pytest.mark.parametrize("path", ["/billing/api/did_create", "/billing/api/did_assign_device/"])
+def test_a_write_method_refuses_a_charset_in_its_own_envelope(portal_client, path):
+    response = send(portal_client, path, "u=alice", content_type=f"{FORM}; charset=iso-8859-1")
+    assert response.status_code == 200
+    assert response.content == (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b"<page><status><error>Invalid charset: expected utf-8</error></status></page>"
+    )
+
+
+def test_the_api_error_envelope_follows_the_method(rf):
     """Write methods answer <page><status><error>…: one function decides for a request."""
-    monkeypatch.setitem(ERROR_ENVELOPES, "did_create", ("status", "error"))
     nested = api_error_response(rf.post("/billing/api/did_create"), "Access Denied")
     plain = api_error_response(rf.post("/billing/api/dids_get"), "Access Denied")
     by_action = api_error_response(rf.post("/billing/api/?action=did_create"), "Access Denied")
