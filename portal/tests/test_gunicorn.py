@@ -43,7 +43,9 @@ def post_with_forwarded_https(config: str, tmp_path: Path, **environment: str) -
     try:
         for _ in range(100):
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                # The worker may take many seconds to boot on a busy machine; the
+                # connection waits in the listen backlog meanwhile.
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 connection.request(
                     "POST",
                     "/billing/api/dids_get",
