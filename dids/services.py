@@ -11,7 +11,9 @@ that changes nothing writes nothing.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -233,15 +235,20 @@ def did_history_record(
 # --- The release of expired closed DIDs ------------------------------------------
 
 
-def _release(did: Did, now: datetime) -> None:
-    """A closed DID past its date becomes free; end user and device cleared; a reseller
-    keeps holding it; recorded by the system."""
-    before = did_snapshot(did)
+def _released(did: Did, now: datetime) -> None:
+    """The release's effects, in memory: free; end user and device cleared; a reseller
+    keeps holding it."""
     did.status = Did.Status.FREE
     did.user = None
     did.device = None
     did.reserved_for_user_till = None
     did.updated_at = now
+
+
+def _release(did: Did, now: datetime) -> None:
+    """A closed DID past its date is released (`_released`), recorded by the system."""
+    before = did_snapshot(did)
+    _released(did, now)
     did.save(update_fields=["status", "user", "device", "reserved_for_user_till", "updated_at"])
     did_history_record(
         did=did,
@@ -395,6 +402,25 @@ def _refused_transition(did: Did, transition: Transition, actor: User) -> None:
     raise DidActionRefused(code, why)
 
 
+def _change(
+    did: Did,
+    transition: Transition | None,
+    target: Any,
+    fields: Mapping[str, Any] | None,
+    actor: User,
+    now: datetime,
+) -> None:
+    """The action's and the fields' effects on `did`, in memory, each checked first (the
+    transition, its target, each field): what did_apply saves and did_preview shows."""
+    holder_id = did.reseller_id
+    if transition is not None:
+        _refused_transition(did, transition, actor)
+        _check_target(did, transition, target, actor)
+        _move(did, transition, target, actor, now)
+    if fields:
+        _apply_fields(did, fields, actor, holder_id)
+
+
 @transaction.atomic
 def did_apply(
     *,
@@ -429,16 +455,12 @@ def did_apply(
         raise _stale(did)
     transition = TRANSITIONS[action] if action else None
     before = did_snapshot(did)
-    holder_id = did.reseller_id
-    if transition is not None:
+    if transition is not None and transition.target is None:
         _refused_transition(did, transition, actor)
         _check_target(did, transition, target, actor)
-        if transition.target is None:
-            _delete(did, actor, source, address)
-            return None
-        _move(did, transition, target, actor, now)
-    if fields:
-        _apply_fields(did, fields, actor, holder_id)
+        _delete(did, actor, source, address)
+        return None
+    _change(did, transition, target, fields, actor, now)
     changes = snapshot_changes(before, did_snapshot(did))
     if not changes:
         return did
@@ -526,6 +548,49 @@ def did_edit(
         fields=fields,
         expected_updated_at=expected_updated_at,
     )
+
+
+# --- Previews (what a change would do, without writing) ---------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What did_apply would make of a DID: the DID as it would be saved (unsaved, a copy),
+    its state before (`did_snapshot`, after a due release) and the history's changes."""
+
+    did: Did | None  # None: the action deletes it
+    before: dict[str, object]
+    changes: dict
+
+
+def did_preview(
+    did: Did,
+    *,
+    action: str | None,
+    actor: User,
+    target: Any = None,
+    fields: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Preview:
+    """What `did_apply(action=…, fields=…)` would do to `did`, computed on a copy with the
+    same checks and effects, writing nothing (a dry run).
+
+    `did` must be one the actor may manage (`Did.objects.manageable_by`), read without a
+    lock: the real change is checked again, inside the lock, by did_apply. A closed DID
+    past its date is taken as released first, as did_apply does. Raises DidActionRefused
+    as did_apply would.
+    """
+    now = now or timezone.now()
+    did = copy.copy(did)
+    if _is_expired(did, now):
+        _released(did, now)
+    before = did_snapshot(did)
+    transition = TRANSITIONS[action] if action else None
+    if transition is not None and transition.target is None:
+        _refused_transition(did, transition, actor)
+        return Preview(did=None, before=before, changes={})
+    _change(did, transition, target, fields, actor, now)
+    return Preview(did=did, before=before, changes=snapshot_changes(before, did_snapshot(did)))
 
 
 # --- Creating DIDs ---------------------------------------------------------------
