@@ -598,13 +598,25 @@ def did_preview(
 
 def may_create_dids(actor: User) -> bool:
     """The operator's side; a reseller while *Resellers can add their own DIDs* is on."""
+    return creation_refusal(actor) is None
+
+
+def creation_refusal(actor: User) -> str | None:
+    """Why the actor may not create DIDs, in a person's words (None: it may)."""
+    if not getattr(actor, "is_authenticated", False):
+        return "You may not create DIDs."
     if actor.manages_all_dids:
-        return True
-    return (
-        actor.may_manage_dids
-        and actor.own_providers
-        and SystemSettings.load().resellers_can_add_their_own_dids
-    )
+        return None
+    if actor.is_reseller and actor.may_manage_dids:
+        if actor.own_providers and SystemSettings.load().resellers_can_add_their_own_dids:
+            return None
+        return (
+            "Resellers may create DIDs only while the system setting "
+            "Resellers can add their own DIDs is on, on their own providers (Reseller PRO)."
+        )
+    if actor.is_accountant and actor.can_read_dids:
+        return "Creating DIDs needs the Manage DIDs right at write level."
+    return "You may not create DIDs."
 
 
 def clean_number(number: object) -> str:
@@ -630,21 +642,17 @@ def clean_number(number: object) -> str:
 
 def _new_did(actor: User, fields: Mapping[str, Any]) -> Did:
     """An unsaved free DID with the batch's values, all checked (no number yet)."""
-    if not may_create_dids(actor):
-        if actor.is_reseller and actor.may_manage_dids:
-            why = (
-                "Resellers may create DIDs only while the system setting "
-                "Resellers can add their own DIDs is on, on their own providers (Reseller PRO)."
-            )
-        else:
-            why = "You may not create DIDs."
+    why = creation_refusal(actor)
+    if why is not None:
         raise DidActionRefused("not_permitted", why)
     fields = dict(fields)
     did = Did(status=Did.Status.FREE)
     if actor.manages_all_dids:
         reseller = fields.pop("reseller", None)
-        if reseller is not None and not (isinstance(reseller, User) and reseller.is_reseller):
-            raise DidActionRefused("invalid", "Pick a reseller.", field="reseller")
+        if reseller is not None and not (
+            isinstance(reseller, User) and reseller.is_reseller and reseller.is_active
+        ):
+            raise DidActionRefused("invalid", "Pick an active reseller.", field="reseller")
         did.reseller = reseller
     else:
         if fields.pop("reseller", actor) != actor:
@@ -749,22 +757,69 @@ def dids_create_range(
     """Create every number from `first` to `last`, all or nothing. Returns the count."""
     template = _new_did(actor, fields or {})
     numbers = range_numbers(first, last)
+    values = {f.attname: getattr(template, f.attname) for f in Did._meta.concrete_fields}
+    values.pop("id")
+    changes = _create_changes(template)
+    changes.pop("number", None)
+    _insert_new(
+        [Did(**{**values, "number": number}) for number in numbers],
+        lambda did: {"number": [None, did.number], **changes},
+        actor=actor,
+        source=source,
+        address=address,
+    )
+    return len(numbers)
+
+
+def dids_create_many(
+    *,
+    items: Iterable[tuple[str, Mapping[str, Any]]],
+    actor: User,
+    source: str,
+    address: str = "",
+) -> list[Did]:
+    """Create several free DIDs, each `(number, fields)` checked as did_create checks one;
+    all or nothing (e.g. a batch of an import). Refused ("exists", naming the clashes)
+    when any number exists, ("invalid") when a number is given twice."""
+    dids: list[Did] = []
+    for number, fields in items:
+        did = _new_did(actor, fields)
+        did.number = clean_number(number)
+        dids.append(did)
+    numbers = [did.number for did in dids]
+    seen: set[str] = set()
+    for number in numbers:
+        if number in seen:
+            raise DidActionRefused("invalid", f"DID {number} is given twice.", field="number")
+        seen.add(number)
+    _insert_new(dids, _create_changes, actor=actor, source=source, address=address)
+    return dids
+
+
+def _insert_new(
+    dids: list[Did],
+    history_changes: Callable[[Did], dict],
+    *,
+    actor: User,
+    source: str,
+    address: str,
+) -> None:
+    """Insert checked new DIDs and their "create" history, in one transaction; refused
+    ("exists", naming the clashes) when any of their numbers exists."""
+    numbers = [did.number for did in dids]
     now = timezone.now()
+    for did in dids:
+        did.updated_at = now
     try:
         with transaction.atomic():
             clashes = existing_numbers(numbers)
             if clashes:
                 raise DidActionRefused("exists", clash_message(clashes))
-            values = {f.attname: getattr(template, f.attname) for f in Did._meta.concrete_fields}
-            values.pop("id")
-            values["updated_at"] = now
-            dids = Did.objects.bulk_create(
-                [Did(**{**values, "number": number}) for number in numbers], batch_size=1000
-            )
-            if any(did.pk is None for did in dids):  # a database that returns no ids
-                dids = list(Did.objects.filter(number__in=numbers))
-            changes = _create_changes(template)
-            changes.pop("number", None)
+            created = Did.objects.bulk_create(dids, batch_size=1000)
+            if any(did.pk is None for did in created):  # a database that returns no ids
+                ids = dict(Did.objects.filter(number__in=numbers).values_list("number", "pk"))
+                for did in created:
+                    did.pk = ids[did.number]
             DidHistory.objects.bulk_create(
                 [
                     DidHistory(
@@ -772,13 +827,12 @@ def dids_create_range(
                         by=actor,
                         source=source,
                         action="create",
-                        changes={"number": [None, did.number], **changes},
+                        changes=history_changes(did),
                         address=address[:45],
                     )
-                    for did in dids
+                    for did in created
                 ],
                 batch_size=1000,
             )
     except IntegrityError:
         raise DidActionRefused("exists", clash_message(existing_numbers(numbers))) from None
-    return len(numbers)
