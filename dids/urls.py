@@ -9,5 +9,6 @@ app_name = "dids"
 urlpatterns = [
     path("", views.DidListView.as_view(), name="list"),
     path("export.csv", views.DidExportView.as_view(), name="export"),
+    path("add/", views.DidCreateView.as_view(), name="create"),
     path("<int:pk>/", views.DidDetailView.as_view(), name="detail"),
 ]
