@@ -672,6 +672,17 @@ def _create_changes(did: Did) -> dict:
     }
 
 
+def did_create_preview(
+    *, number: str, actor: User, fields: Mapping[str, Any] | None = None
+) -> Preview:
+    """The DID `did_create` would create (unsaved) and its history's changes, with the
+    same checks, writing nothing (a dry run). Whether the number exists is not checked:
+    the caller looks that up for many numbers at once (`existing_numbers`)."""
+    did = _new_did(actor, fields or {})
+    did.number = clean_number(number)
+    return Preview(did=did, before={}, changes=_create_changes(did))
+
+
 def did_create(
     *,
     number: str,

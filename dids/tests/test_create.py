@@ -227,3 +227,19 @@ def test_creation_refusal_says_why(request, name, expected):
         assert why is None
     else:
         assert why.startswith(expected)
+
+
+def test_a_creation_preview_checks_as_did_create_and_writes_nothing(portal_admin, reseller):
+    provider = ProviderFactory(owner=None)
+    preview = services.did_create_preview(
+        number=" 37060000001",
+        actor=portal_admin,
+        fields={"provider": provider, "reseller": reseller},
+    )
+    assert (preview.did.number, preview.did.pk, preview.before) == ("37060000001", None, {})
+    assert preview.changes["reseller"] == [None, f"Charlie Resale (#{reseller.pk})"]
+    with pytest.raises(DidActionRefused):
+        services.did_create_preview(number="37060000001", actor=reseller)
+    assert not Did.objects.exists()
+    created = create(portal_admin, provider=provider, reseller=reseller)
+    assert created.history.get().changes == preview.changes
