@@ -815,7 +815,29 @@ class ImportReport:
 
     @property
     def failed(self) -> list[PlanRow]:
+        """Planned rows the services refused at import time (changed since the plan)."""
         return [row for row in self.rows if row.error]
+
+    def done(self, outcome: str) -> int:
+        """How many rows of this outcome were applied (all planned, if not applying)."""
+        return self.counts[outcome] - sum(1 for row in self.failed if row.outcome == outcome)
+
+    def summary(self) -> str:
+        if not self.applied:
+            return (
+                f"Dry run: {self.counts[CREATE]:,} to create, {self.counts[UPDATE]:,} to "
+                f"update, {self.counts[UNCHANGED]:,} unchanged, {self.counts[REJECT]:,} "
+                "rejected. Nothing was written."
+            )
+        text = (
+            f"Imported: {self.done(CREATE):,} created, {self.done(UPDATE):,} updated, "
+            f"{self.counts[UNCHANGED]:,} unchanged, {self.counts[REJECT]:,} rejected."
+        )
+        if self.failed:
+            text += (
+                f" {len(self.failed):,} left as they were: they changed since they were checked."
+            )
+        return text
 
     def as_plan(self) -> dict[str, Any]:
         """What the pages store and show."""

@@ -10,5 +10,7 @@ urlpatterns = [
     path("", views.DidListView.as_view(), name="list"),
     path("export.csv", views.DidExportView.as_view(), name="export"),
     path("add/", views.DidCreateView.as_view(), name="create"),
+    path("import/", views.DidImportView.as_view(), name="import"),
+    path("import/<uuid:pk>/", views.DidImportPlanView.as_view(), name="import_plan"),
     path("<int:pk>/", views.DidDetailView.as_view(), name="detail"),
 ]

@@ -124,7 +124,7 @@ class DidCreateForm(forms.Form):
             "One number (37060000000), or a range first-last of digits of one length "
             f"(37060000000-37060000999), at most {RANGE_LIMIT:,} numbers."
         ),
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "size": 30}),
     )
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:

@@ -9,16 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from accounts.models import User
-from dids.imports import (
-    COMMAND_MAX_BYTES,
-    CREATE,
-    REJECT,
-    UNCHANGED,
-    UPDATE,
-    ImportRefused,
-    check_size,
-    run_import,
-)
+from dids.imports import COMMAND_MAX_BYTES, ImportRefused, check_size, run_import
 
 
 class Command(BaseCommand):
@@ -69,22 +60,7 @@ class Command(BaseCommand):
         for row in report.rows:
             why = row.reason or row.error
             self.stdout.write(f"line {row.line}, DID {row.number or '(none)'}: {why}")
-        counts = report.counts
-        failed = len(report.failed)
-        if dry_run:
-            summary = (
-                f"Dry run: {counts[CREATE]:,} to create, {counts[UPDATE]:,} to update, "
-                f"{counts[UNCHANGED]:,} unchanged, {counts[REJECT]:,} rejected. "
-                "Nothing was written."
-            )
-        else:
-            summary = (
-                f"Imported: {counts[CREATE]:,} created, {counts[UPDATE]:,} updated, "
-                f"{counts[UNCHANGED]:,} unchanged, {counts[REJECT]:,} rejected."
-            )
-            if failed:
-                summary += f" {failed:,} left as they were: changed since they were checked."
-        self.stdout.write(self.style.SUCCESS(summary))
+        self.stdout.write(self.style.SUCCESS(report.summary()))
 
     def _actor(self, username: str | None) -> User:
         if username is None:
