@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -125,17 +126,22 @@ def _label(name: str) -> str:
     return str(Did._meta.get_field(name).verbose_name)
 
 
+def _sentence_start(label: str) -> str:
+    # Not str.capitalize(): it would lower the rest ("Custom sip header", "Callerid").
+    return label[:1].upper() + label[1:]
+
+
 def _clean_value(name: str, value: Any) -> Any:
     """A field's value checked against its rule; DidActionRefused("invalid") if it fails."""
     label = _label(name)
     if name in TEXT_FIELDS:
         if not isinstance(value, str):
-            raise DidActionRefused("invalid", f"{label.capitalize()} must be text.", field=name)
+            raise DidActionRefused("invalid", f"{_sentence_start(label)} must be text.", field=name)
         problem = text_problem(
             value, one_line=name in ONE_LINE_FIELDS, max_length=_max_length(name)
         )
         if problem:
-            raise DidActionRefused("invalid", f"{label.capitalize()} {problem}.", field=name)
+            raise DidActionRefused("invalid", f"{_sentence_start(label)} {problem}.", field=name)
         if name == "tone_zone" and value and value not in TONE_ZONES:
             raise DidActionRefused(
                 "invalid", f"Tone zone {value!r} is not one of the known zones.", field=name
@@ -145,7 +151,7 @@ def _clean_value(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
             raise DidActionRefused(
                 "invalid",
-                f"{label.capitalize()} must be a whole number from 0 to {MAX_INTEGER}.",
+                f"{_sentence_start(label)} must be a whole number from 0 to {MAX_INTEGER}.",
                 field=name,
             )
         return value
@@ -548,6 +554,56 @@ def did_edit(
         fields=fields,
         expected_updated_at=expected_updated_at,
     )
+
+
+# --- Targets: what an actor may name as the object of an action --------------------
+
+# The kinds of object an action or an edit points at (Transition.needs, and "provider").
+TARGET_MODELS: dict[str, type] = {
+    "user": User,
+    "device": Device,
+    "dial_plan": DialPlan,
+    "reseller": User,
+    "provider": Provider,
+}
+
+
+def target_queryset(kind: str, actor: User) -> QuerySet:
+    """The objects of a kind that the actor may look up by id and see the name of.
+
+    Wider than what an action accepts on a given DID (that is `target_problem`), never
+    wider than the actor's own circle: the system's side names anything; a reseller its
+    own users, their devices, its dial plans and (Reseller PRO) its providers. Anything
+    else does not exist for it.
+    """
+    model = TARGET_MODELS[kind]
+    rows = model.objects.all()
+    if kind == "reseller":
+        rows = rows.filter(role=User.Role.RESELLER)
+    if actor.manages_all_dids:
+        return rows
+    if not (actor.may_manage_dids and actor.is_reseller) or kind == "reseller":
+        return rows.none()
+    if kind == "user":
+        return rows.filter(owner=actor)
+    if kind == "device":
+        return rows.filter(user__owner=actor)
+    if kind == "provider" and not actor.own_providers:
+        return rows.none()
+    return rows.filter(owner=actor)  # dial plans, providers
+
+
+def target_problem(did: Did, action: str, target: Any, actor: User) -> str | None:
+    """Why `target` cannot be the object of `action` on `did` for `actor` (None: it can).
+
+    The very check that `did_apply` makes inside its lock, for forms that want to say
+    so at the field before anything is attempted (and to list only valid candidates).
+    """
+    try:
+        _check_target(did, TRANSITIONS[action], target, actor)
+    except DidActionRefused as refused:
+        return refused.message
+    return None
 
 
 # --- Previews (what a change would do, without writing) ---------------------------

@@ -13,4 +13,6 @@ urlpatterns = [
     path("import/", views.DidImportView.as_view(), name="import"),
     path("import/<uuid:pk>/", views.DidImportPlanView.as_view(), name="import_plan"),
     path("<int:pk>/", views.DidDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.DidEditView.as_view(), name="edit"),
+    path("<int:pk>/action/<slug:action>/", views.DidActionView.as_view(), name="action"),
 ]

@@ -563,3 +563,17 @@ def test_the_page_offers_nothing_to_readers(accountant, end_user, world):
     did = world.did("active_device", held=False)
     assert actions_for(did, accountant) == []
     assert actions_for(did, end_user) == []
+
+
+def test_a_refusal_spells_the_fields_name_as_the_page_does(portal_admin, world):
+    did = world.did("free", held=False)
+    with pytest.raises(DidActionRefused) as refused:
+        services.did_edit(
+            did_id=did.pk,
+            fields={"callerid_name_prefix": "a\nb"},
+            actor=portal_admin,
+            source=Source.GUI,
+        )
+    assert refused.value.message == (
+        "CallerID name prefix must be one line of text without control characters."
+    )

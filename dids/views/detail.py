@@ -12,6 +12,7 @@ from accounts.models import User
 from ..models import Did, DidHistory
 from ..presentation import did_elements, rfc3339, role_elements
 from .common import CanReadDidsMixin, visible_dids
+from .controls import did_controls
 
 # Labels of the DID page, in the contract's element order; `did_number` and
 # `did_status` repeat `did` and `status` and are left out.
@@ -57,7 +58,7 @@ def hidden_history_keys(viewer: User) -> frozenset[str]:
     # Each side sees only the comment it writes, in history as in the API.
     hidden.add("comment" if viewer.writes_reseller_comment else "reseller_comment")
     if viewer.is_end_user:
-        hidden |= {"grace_time", "callerid_name_prefix"}
+        hidden |= {"grace_time", "callerid_name_prefix", "custom_sip_header"}
     return frozenset(hidden)
 
 
@@ -122,6 +123,8 @@ class DidDetailView(CanReadDidsMixin, DetailView):
                 "at": entry.at,
                 "by": history_actor(entry, viewer),
                 "source": entry.get_source_display(),
+                # The client's address is for the operator's eyes only.
+                "address": entry.address if viewer.sees_all_dids else "",
                 "action": entry.action,
                 "changes": [
                     (key, format_change(change[0]), format_change(change[1]))
@@ -139,4 +142,6 @@ class DidDetailView(CanReadDidsMixin, DetailView):
             fields=fields,
             history=history,
         )
+        # The edit form and the actions the viewer may take (dids.views.controls).
+        context.update(did_controls(self.request, did, kwargs))
         return context
