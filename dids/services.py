@@ -241,20 +241,17 @@ def did_history_record(
 # --- The release of expired closed DIDs ------------------------------------------
 
 
-def _released(did: Did, now: datetime) -> None:
-    """The release's effects, in memory: free; end user and device cleared; a reseller
-    keeps holding it."""
+def _release(did: Did, now: datetime, *, write: bool = True) -> None:
+    """A closed DID past its date becomes free; end user and device cleared; a reseller
+    keeps holding it; recorded by the system. `write=False`: in memory only (a dry run)."""
+    before = did_snapshot(did)
     did.status = Did.Status.FREE
     did.user = None
     did.device = None
     did.reserved_for_user_till = None
     did.updated_at = now
-
-
-def _release(did: Did, now: datetime) -> None:
-    """A closed DID past its date is released (`_released`), recorded by the system."""
-    before = did_snapshot(did)
-    _released(did, now)
+    if not write:
+        return
     did.save(update_fields=["status", "user", "device", "reserved_for_user_till", "updated_at"])
     did_history_record(
         did=did,
@@ -411,20 +408,30 @@ def _refused_transition(did: Did, transition: Transition, actor: User) -> None:
 def _change(
     did: Did,
     transition: Transition | None,
+    *,
+    actor: User,
     target: Any,
     fields: Mapping[str, Any] | None,
-    actor: User,
     now: datetime,
-) -> None:
-    """The action's and the fields' effects on `did`, in memory, each checked first (the
-    transition, its target, each field): what did_apply saves and did_preview shows."""
+) -> dict | None:
+    """The steps every write takes on one locked DID (`did_apply`), and its dry run
+    (`did_preview`): the transition's refusal, its target, its effects, then the
+    fields. The DID changes in memory only; nothing is written here.
+
+    Returns the changes as the history keeps them (old → new; empty: nothing would
+    change), or None when the action deletes the DID. Raises DidActionRefused.
+    """
+    before = did_snapshot(did)
     holder_id = did.reseller_id
     if transition is not None:
         _refused_transition(did, transition, actor)
         _check_target(did, transition, target, actor)
+        if transition.target is None:
+            return None
         _move(did, transition, target, actor, now)
     if fields:
         _apply_fields(did, fields, actor, holder_id)
+    return snapshot_changes(before, did_snapshot(did))
 
 
 @transaction.atomic
@@ -460,14 +467,10 @@ def did_apply(
     if expected_updated_at is not UNCHECKED and did.updated_at != expected_updated_at:
         raise _stale(did)
     transition = TRANSITIONS[action] if action else None
-    before = did_snapshot(did)
-    if transition is not None and transition.target is None:
-        _refused_transition(did, transition, actor)
-        _check_target(did, transition, target, actor)
+    changes = _change(did, transition, actor=actor, target=target, fields=fields, now=now)
+    if changes is None:
         _delete(did, actor, source, address)
         return None
-    _change(did, transition, target, fields, actor, now)
-    changes = snapshot_changes(before, did_snapshot(did))
     if not changes:
         return did
     did.updated_at = now
@@ -639,14 +642,13 @@ def did_preview(
     now = now or timezone.now()
     did = copy.copy(did)
     if _is_expired(did, now):
-        _released(did, now)
+        _release(did, now, write=False)
     before = did_snapshot(did)
     transition = TRANSITIONS[action] if action else None
-    if transition is not None and transition.target is None:
-        _refused_transition(did, transition, actor)
+    changes = _change(did, transition, actor=actor, target=target, fields=fields, now=now)
+    if changes is None:
         return Preview(did=None, before=before, changes={})
-    _change(did, transition, target, fields, actor, now)
-    return Preview(did=did, before=before, changes=snapshot_changes(before, did_snapshot(did)))
+    return Preview(did=did, before=before, changes=changes)
 
 
 # --- Creating DIDs ---------------------------------------------------------------
