@@ -54,7 +54,6 @@ from .services import (
     did_create,
     did_create_preview,
     did_preview,
-    did_snapshot,
     dids_create_many,
     existing_numbers,
 )
@@ -360,6 +359,7 @@ class PlanRow:
     target: Any = None
     fields: dict[str, Any] = field(default_factory=dict)
     before: dict | None = None  # the DID as planned against (did_snapshot)
+    state: dict | None = None  # the same, as stored values (`stored_state`)
     error: str = ""  # why the services refused it at import time
 
     def shown(self) -> dict[str, Any]:
@@ -410,6 +410,21 @@ def _moment(text: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class _Ambiguous:
+    """A name several providers or resellers share. A DID that has one of them already
+    keeps it (an export names them so, and must import unchanged); otherwise the row is
+    rejected with `message`."""
+
+    choices: dict[int, Any]
+    message: str
+
+    def settled(self, current_id: int | None) -> Any:
+        if current_id in self.choices:
+            return self.choices[current_id]
+        raise _Rejected(self.message)
+
+
 class _Providers:
     """The providers a row may name (the actor's: the operator all, a reseller its own)."""
 
@@ -422,7 +437,7 @@ class _Providers:
         for provider in self.by_id.values():
             self.by_name.setdefault(provider.name, []).append(provider)
 
-    def find(self, by_id: str | None, by_name: str | None) -> Provider | None:
+    def find(self, by_id: str | None, by_name: str | None) -> Provider | _Ambiguous | None:
         if by_id is not None and by_id.strip():
             text = by_id.strip()
             if text.isascii() and text.isdigit() and int(text) in self.by_id:
@@ -435,9 +450,10 @@ class _Providers:
             raise _Rejected(f"Unknown provider {_brief(by_name.strip())}.")
         if len(found) > 1:
             ids = ", ".join(str(p.pk) for p in found)
-            raise _Rejected(
+            return _Ambiguous(
+                {p.pk: p for p in found},
                 f"Several providers are named {_brief(by_name.strip())} (ids {ids}): "
-                "give provider_id instead."
+                "give provider_id instead.",
             )
         return found[0]
 
@@ -447,9 +463,9 @@ class _Resellers:
 
     def __init__(self, actor: User) -> None:
         self.actor = actor
-        self.cache: dict[tuple[str, str], User | str] = {}
+        self.cache: dict[tuple[str, str], User | _Ambiguous | str] = {}
 
-    def find(self, by_id: str | None, by_name: str | None) -> User | None:
+    def find(self, by_id: str | None, by_name: str | None) -> User | _Ambiguous | None:
         if by_id is not None and by_id.strip():
             key = ("id", by_id.strip())
         elif (by_name or "").strip():
@@ -463,7 +479,7 @@ class _Resellers:
             raise _Rejected(found)
         return found
 
-    def _lookup(self, kind: str, text: str) -> User | str:
+    def _lookup(self, kind: str, text: str) -> User | _Ambiguous | str:
         resellers = User.objects.filter(role=User.Role.RESELLER)
         if not self.actor.manages_all_dids:
             resellers = resellers.filter(pk=self.actor.pk)
@@ -484,7 +500,10 @@ class _Resellers:
             return f"Unknown reseller {_brief(text)}."
         if len(found) > 1:
             ids = ", ".join(str(r.pk) for r in found)
-            return f"Several resellers are named {_brief(text)} (ids {ids}): give reseller_id."
+            return _Ambiguous(
+                {r.pk: r for r in found},
+                f"Several resellers are named {_brief(text)} (ids {ids}): give reseller_id.",
+            )
         return found[0]
 
 
@@ -649,6 +668,7 @@ class Planner:
         if wanted.status not in (None, Did.Status.FREE):
             label = Did.Status(wanted.status).label.lower()
             raise _Rejected(f"A new DID is free: it cannot be created {label}.")
+        _settle(wanted, None)
         fields = {k: v for k, v in wanted.fields.items() if v not in (None, "", 0, False)}
         if wanted.reseller is not UNSET and wanted.reseller is not None:
             fields["reseller"] = wanted.reseller
@@ -666,6 +686,7 @@ class Planner:
         if wanted.id is not None and wanted.id != did.pk:
             raise _Rejected(f"DID {number} has the id {did.pk}, not {wanted.id}.")
         current = did_preview(did, action=None, actor=self.actor).did  # released if due
+        _settle(wanted, current)
         changed = {
             name: value
             for name, value in wanted.fields.items()
@@ -719,6 +740,7 @@ class Planner:
             target=target,
             fields=changed,
             before=preview.before,
+            state=stored_state(current),
         )
 
     def _move(self, wanted: Wanted, current: Did) -> tuple[str | None, Any, str]:
@@ -744,6 +766,15 @@ class Planner:
         )
 
 
+def _settle(wanted: Wanted, current: Did | None) -> None:
+    """Names that several providers or resellers share: the DID's own, or rejected."""
+    provider = wanted.fields.get("provider")
+    if isinstance(provider, _Ambiguous):
+        wanted.fields["provider"] = provider.settled(current and current.provider_id)
+    if isinstance(wanted.reseller, _Ambiguous):
+        wanted.reseller = wanted.reseller.settled(current and current.reseller_id)
+
+
 def _pk(obj: Any) -> int | None:
     return None if obj is None else obj.pk
 
@@ -755,11 +786,20 @@ def _value(did: Did, name: str) -> Any:
 # --- Applying the plan -----------------------------------------------------------
 
 
+def stored_state(did: Did) -> dict[str, Any]:
+    """A DID's stored values but its timestamps (comparing them needs no related rows)."""
+    return {
+        f.attname: getattr(did, f.attname)
+        for f in Did._meta.concrete_fields
+        if f.attname not in ("created_at", "updated_at")
+    }
+
+
 def _as_planned(row: PlanRow) -> Callable[[Did], None]:
-    """did_apply's precheck: the locked DID is still as the plan saw it."""
+    """did_apply's precheck: the locked DID (released if due) is still as planned."""
 
     def precheck(did: Did) -> None:
-        if did_snapshot(did) != row.before:
+        if stored_state(did) != row.state:
             raise DidActionRefused(
                 "stale",
                 f"DID {did.number} was changed since the dry run: it was left as it is.",

@@ -562,3 +562,24 @@ def test_who_may_not_change_dids_imports_nothing(request, name):
     assert refusal("did\n37060000001\n", request.getfixturevalue(name)) == (
         "You may not change DIDs."
     )
+
+
+def test_an_export_naming_shared_names_imports_unchanged(portal_admin, reseller, other_reseller):
+    """Two resellers, and two providers, of one name: the export names them alike, and each
+    DID keeps its own; a new DID or another DID cannot tell them apart."""
+    other_reseller.first_name, other_reseller.last_name = "Charlie", "Resale"
+    other_reseller.save()
+    twins = [ProviderFactory(name="Twin"), ProviderFactory(name="Twin")]
+    DidFactory(number="37060000001", reseller=reseller, provider=twins[0])
+    DidFactory(number="37060000002", reseller=other_reseller, provider=twins[1])
+    DidFactory(number="37060000003")
+    exported = "".join(csv_lines(Did.objects.for_listing().order_by("number"), portal_admin))
+    assert dict(run(exported, portal_admin).counts) == {UNCHANGED: 3}
+
+    report = run(
+        "did,provider,reseller\n37060000003,Twin,\n37060000004,,Charlie Resale\n", portal_admin
+    )
+    assert [r.reason.split(" (ids")[0] for r in report.rows] == [
+        "Several providers are named 'Twin'",
+        "Several resellers are named 'Charlie Resale'",
+    ]
