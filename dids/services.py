@@ -292,9 +292,17 @@ UNCHECKED: Any = object()  # expected_updated_at not given: no check for a concu
 
 
 def _lock(did_id: int, actor: User) -> Did:
-    """The DID, its row locked; not_found when it does not exist for the actor."""
+    """The DID, its row locked; not_found when it does not exist for the actor.
+
+    Its related rows come in the same query (the checks and the history's names read
+    them); only the DID's own row is locked."""
     try:
-        return Did.objects.manageable_by(actor).select_for_update().get(pk=did_id)
+        return (
+            Did.objects.manageable_by(actor)
+            .select_related(*RELATED)
+            .select_for_update(of=("self",))
+            .get(pk=did_id)
+        )
     except (Did.DoesNotExist, ValueError, TypeError, OverflowError):
         raise DidActionRefused("not_found", "No such DID.") from None
 
