@@ -53,6 +53,7 @@ from .services import (
     did_apply,
     did_create,
     did_create_preview,
+    did_current,
     did_preview,
     dids_create_many,
     existing_numbers,
@@ -685,7 +686,7 @@ class Planner:
         number = wanted.number
         if wanted.id is not None and wanted.id != did.pk:
             raise _Rejected(f"DID {number} has the id {did.pk}, not {wanted.id}.")
-        current = did_preview(did, action=None, actor=self.actor).did  # released if due
+        current = did_current(did)
         _settle(wanted, current)
         changed = {
             name: value

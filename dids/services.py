@@ -630,6 +630,16 @@ class Preview:
     changes: dict
 
 
+def did_current(did: Did, *, now: datetime | None = None) -> Did:
+    """The DID as every page shows it: a copy, released if it is a closed DID past its
+    date (the release itself is written by the next change, or by the listings)."""
+    now = now or timezone.now()
+    did = copy.copy(did)
+    if _is_expired(did, now):
+        _release(did, now, write=False)
+    return did
+
+
 def did_preview(
     did: Did,
     *,
@@ -648,9 +658,7 @@ def did_preview(
     as did_apply would.
     """
     now = now or timezone.now()
-    did = copy.copy(did)
-    if _is_expired(did, now):
-        _release(did, now, write=False)
+    did = did_current(did, now=now)
     before = did_snapshot(did)
     transition = TRANSITIONS[action] if action else None
     changes = _change(did, transition, actor=actor, target=target, fields=fields, now=now)
