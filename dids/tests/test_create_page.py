@@ -132,7 +132,11 @@ def test_an_existing_number_is_refused(client, portal_admin):
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("999999", "No reseller has the ID 999999."), ("abc", "Enter a")]
+    ("value", "expected"),
+    [
+        ("999999", "There is no reseller with ID 999999 that you may pick."),
+        ("abc", "A reseller's ID is a whole number, e.g. 42."),
+    ],
 )
 def test_an_unknown_reseller_id_is_a_form_error(client, portal_admin, value, expected):
     response = post(client, portal_admin, numbers="37060000001", reseller=value)
@@ -151,7 +155,9 @@ def test_the_chosen_reseller_is_named_back(client, portal_admin, reseller):
 
 def test_an_id_that_is_not_a_reseller_is_refused(client, portal_admin, end_user):
     response = post(client, portal_admin, numbers="37060000001", reseller=str(end_user.pk))
-    assert errors(response) == {"reseller": [f"No reseller has the ID {end_user.pk}."]}
+    assert errors(response) == {
+        "reseller": [f"There is no reseller with ID {end_user.pk} that you may pick."]
+    }
 
 
 def test_a_resellers_provider_goes_only_on_that_resellers_dids(

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -29,7 +28,9 @@ from ..services import (
     did_create,
     dids_create_range,
     editable_fields,
+    target_queryset,
 )
+from .did_forms import TargetField, object_name
 
 # `first-last`, also with spaces or an en dash around the dash (as printed in documents).
 RANGE = re.compile(r"\s*([^\s\-\u2013]+)\s*[-\u2013]\s*([^\s\-\u2013]+)\s*\Z")
@@ -55,29 +56,11 @@ class CanCreateDidsMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
-def allowed_providers(actor: User) -> QuerySet:
-    """The providers the page offers: the operator every provider (the services refuse a
-    reseller's provider on a DID that is not that reseller's), a reseller its own."""
-    providers = Provider.objects.select_related("owner")
-    return providers if actor.manages_all_dids else providers.filter(owner=actor)
-
-
 class ProviderChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Provider) -> str:
         if obj.owner_id is None:
             return f"{obj.name} (#{obj.pk})"
         return f"{obj.name} (#{obj.pk}, {obj.owner.display_name}'s own)"
-
-
-def reseller_by_id(value: str) -> User:
-    """The reseller a picker's text input names by id, or a form error."""
-    value = value.strip().lstrip("#")
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise forms.ValidationError("Enter a reseller's ID (a whole number).")
-    reseller = User.objects.filter(pk=int(value), role=User.Role.RESELLER).first()
-    if reseller is None:
-        raise forms.ValidationError(f"No reseller has the ID {int(value)}.")
-    return reseller
 
 
 def _batch_field(name: str, actor: User) -> forms.Field:
@@ -132,32 +115,31 @@ class DidCreateForm(forms.Form):
         self.actor = actor
         allowed = editable_fields(actor)
         if "provider" in allowed:
+            # Providers are few: a list of those the actor may name (the services refuse
+            # a reseller's provider on a DID that is not that reseller's).
             self.fields["provider"] = ProviderChoiceField(
-                queryset=allowed_providers(actor),
+                queryset=target_queryset("provider", actor).select_related("owner"),
                 required=not actor.manages_all_dids,
                 empty_label="—",
                 help_text="" if actor.manages_all_dids else "One of your providers.",
             )
         if actor.manages_all_dids:
-            self.fields["reseller"] = forms.CharField(
-                label="Reseller ID",
+            self.fields["reseller"] = TargetField(
+                kind="reseller",
+                queryset=target_queryset("reseller", actor),
+                did=None,
                 required=False,
                 help_text="Empty: the operator's stock. A reseller's ID: it holds the new DIDs.",
-                widget=forms.TextInput(
-                    attrs={"data-picker": "resellers", "inputmode": "numeric", "size": 10}
-                ),
             )
         for name in allowed:
             if name != "provider":
                 self.fields[name] = _batch_field(name, actor)
 
     def clean_reseller(self) -> User | None:
-        value = self.cleaned_data["reseller"]
-        if not value.strip():
-            return None
-        reseller = reseller_by_id(value)
-        # The picker's input shows an id: say back whom it names.
-        self["reseller"].help_text = f"Reseller: {reseller.display_name} ({reseller})."
+        reseller = self.cleaned_data["reseller"]
+        if reseller is not None:
+            # The picker's input shows an id: say back whom it names.
+            self["reseller"].help_text = f"Reseller: {object_name(reseller)}."
         return reseller
 
     def clean_numbers(self) -> tuple[str, str | None]:
