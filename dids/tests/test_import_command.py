@@ -77,3 +77,19 @@ def test_a_refused_file_writes_nothing(portal_admin, tmp_path):
 def test_a_missing_file_is_a_clear_error(portal_admin, tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         command(str(tmp_path / "missing.csv"))
+
+
+def test_a_file_larger_than_the_pages_limit_is_imported_in_chunks(portal_admin, tmp_path):
+    from dids.imports import CHUNK_ROWS, GUI_MAX_ROWS
+
+    rows = GUI_MAX_ROWS + CHUNK_ROWS + 7
+    path = tmp_path / "big.csv"
+    path.write_text("did,language\n" + "".join(f"3706{n:07d},en\n" for n in range(rows)))
+    output = command(str(path))
+    assert output.splitlines()[-1] == (
+        f"Imported: {rows:,} created, 0 updated, 0 unchanged, 0 rejected."
+    )
+    assert Did.objects.count() == rows
+    assert DidHistory.objects.count() == rows
+    again = command(str(path), "--dry-run")
+    assert f"{rows:,} unchanged" in again
