@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import connections, models
@@ -295,3 +297,35 @@ class DidHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.did} {self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class DidImport(models.Model):
+    """A CSV file uploaded for import, with the dry run computed for it.
+
+    "Import" applies the plan only when a fresh dry run of the same file, against the
+    data as it is then, gives the same plan (same digest); otherwise the new plan is
+    stored and shown instead (dids.imports). Kept for a day.
+    """
+
+    class State(models.TextChoices):
+        PLANNED = "planned", "Dry run"
+        APPLYING = "applying", "Importing"
+        APPLIED = "applied", "Imported"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField()
+    file_digest = models.CharField(max_length=64)
+    plan = models.JSONField(default=dict)
+    plan_digest = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PLANNED)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename or 'import'} ({self.get_state_display()})"

@@ -11,7 +11,9 @@ that changes nothing writes nothing.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -239,15 +241,17 @@ def did_history_record(
 # --- The release of expired closed DIDs ------------------------------------------
 
 
-def _release(did: Did, now: datetime) -> None:
+def _release(did: Did, now: datetime, *, write: bool = True) -> None:
     """A closed DID past its date becomes free; end user and device cleared; a reseller
-    keeps holding it; recorded by the system."""
+    keeps holding it; recorded by the system. `write=False`: in memory only (a dry run)."""
     before = did_snapshot(did)
     did.status = Did.Status.FREE
     did.user = None
     did.device = None
     did.reserved_for_user_till = None
     did.updated_at = now
+    if not write:
+        return
     did.save(update_fields=["status", "user", "device", "reserved_for_user_till", "updated_at"])
     did_history_record(
         did=did,
@@ -288,9 +292,17 @@ UNCHECKED: Any = object()  # expected_updated_at not given: no check for a concu
 
 
 def _lock(did_id: int, actor: User) -> Did:
-    """The DID, its row locked; not_found when it does not exist for the actor."""
+    """The DID, its row locked; not_found when it does not exist for the actor.
+
+    Its related rows come in the same query (the checks and the history's names read
+    them); only the DID's own row is locked."""
     try:
-        return Did.objects.manageable_by(actor).select_for_update().get(pk=did_id)
+        return (
+            Did.objects.manageable_by(actor)
+            .select_related(*RELATED)
+            .select_for_update(of=("self",))
+            .get(pk=did_id)
+        )
     except (Did.DoesNotExist, ValueError, TypeError, OverflowError):
         raise DidActionRefused("not_found", "No such DID.") from None
 
@@ -401,6 +413,35 @@ def _refused_transition(did: Did, transition: Transition, actor: User) -> None:
     raise DidActionRefused(code, why)
 
 
+def _change(
+    did: Did,
+    transition: Transition | None,
+    *,
+    actor: User,
+    target: Any,
+    fields: Mapping[str, Any] | None,
+    now: datetime,
+) -> dict | None:
+    """The steps every write takes on one locked DID (`did_apply`), and its dry run
+    (`did_preview`): the transition's refusal, its target, its effects, then the
+    fields. The DID changes in memory only; nothing is written here.
+
+    Returns the changes as the history keeps them (old → new; empty: nothing would
+    change), or None when the action deletes the DID. Raises DidActionRefused.
+    """
+    before = did_snapshot(did)
+    holder_id = did.reseller_id
+    if transition is not None:
+        _refused_transition(did, transition, actor)
+        _check_target(did, transition, target, actor)
+        if transition.target is None:
+            return None
+        _move(did, transition, target, actor, now)
+    if fields:
+        _apply_fields(did, fields, actor, holder_id)
+    return snapshot_changes(before, did_snapshot(did))
+
+
 @transaction.atomic
 def did_apply(
     *,
@@ -434,18 +475,10 @@ def did_apply(
     if expected_updated_at is not UNCHECKED and did.updated_at != expected_updated_at:
         raise _stale(did)
     transition = TRANSITIONS[action] if action else None
-    before = did_snapshot(did)
-    holder_id = did.reseller_id
-    if transition is not None:
-        _refused_transition(did, transition, actor)
-        _check_target(did, transition, target, actor)
-        if transition.target is None:
-            _delete(did, actor, source, address)
-            return None
-        _move(did, transition, target, actor, now)
-    if fields:
-        _apply_fields(did, fields, actor, holder_id)
-    changes = snapshot_changes(before, did_snapshot(did))
+    changes = _change(did, transition, actor=actor, target=target, fields=fields, now=now)
+    if changes is None:
+        _delete(did, actor, source, address)
+        return None
     if not changes:
         return did
     did.updated_at = now
@@ -584,18 +617,80 @@ def target_problem(did: Did, action: str, target: Any, actor: User) -> str | Non
     return None
 
 
+# --- Previews (what a change would do, without writing) ---------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What did_apply would make of a DID: the DID as it would be saved (unsaved, a copy),
+    its state before (`did_snapshot`, after a due release) and the history's changes."""
+
+    did: Did | None  # None: the action deletes it
+    before: dict[str, object]
+    changes: dict
+
+
+def did_current(did: Did, *, now: datetime | None = None) -> Did:
+    """The DID as every page shows it: a copy, released if it is a closed DID past its
+    date (the release itself is written by the next change, or by the listings)."""
+    now = now or timezone.now()
+    did = copy.copy(did)
+    if _is_expired(did, now):
+        _release(did, now, write=False)
+    return did
+
+
+def did_preview(
+    did: Did,
+    *,
+    action: str | None,
+    actor: User,
+    target: Any = None,
+    fields: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Preview:
+    """What `did_apply(action=…, fields=…)` would do to `did`, computed on a copy with the
+    same checks and effects, writing nothing (a dry run).
+
+    `did` must be one the actor may manage (`Did.objects.manageable_by`), read without a
+    lock: the real change is checked again, inside the lock, by did_apply. A closed DID
+    past its date is taken as released first, as did_apply does. Raises DidActionRefused
+    as did_apply would.
+    """
+    now = now or timezone.now()
+    did = did_current(did, now=now)
+    before = did_snapshot(did)
+    transition = TRANSITIONS[action] if action else None
+    changes = _change(did, transition, actor=actor, target=target, fields=fields, now=now)
+    if changes is None:
+        return Preview(did=None, before=before, changes={})
+    return Preview(did=did, before=before, changes=changes)
+
+
 # --- Creating DIDs ---------------------------------------------------------------
 
 
 def may_create_dids(actor: User) -> bool:
     """The operator's side; a reseller while *Resellers can add their own DIDs* is on."""
+    return creation_refusal(actor) is None
+
+
+def creation_refusal(actor: User) -> str | None:
+    """Why the actor may not create DIDs, in a person's words (None: it may)."""
+    if not getattr(actor, "is_authenticated", False):
+        return "You may not create DIDs."
     if actor.manages_all_dids:
-        return True
-    return (
-        actor.may_manage_dids
-        and actor.own_providers
-        and SystemSettings.load().resellers_can_add_their_own_dids
-    )
+        return None
+    if actor.is_reseller and actor.may_manage_dids:
+        if actor.own_providers and SystemSettings.load().resellers_can_add_their_own_dids:
+            return None
+        return (
+            "Resellers may create DIDs only while the system setting "
+            "Resellers can add their own DIDs is on, on their own providers (Reseller PRO)."
+        )
+    if actor.is_accountant and actor.can_read_dids:
+        return "Creating DIDs needs the Manage DIDs right at write level."
+    return "You may not create DIDs."
 
 
 def clean_number(number: object) -> str:
@@ -621,21 +716,17 @@ def clean_number(number: object) -> str:
 
 def _new_did(actor: User, fields: Mapping[str, Any]) -> Did:
     """An unsaved free DID with the batch's values, all checked (no number yet)."""
-    if not may_create_dids(actor):
-        if actor.is_reseller and actor.may_manage_dids:
-            why = (
-                "Resellers may create DIDs only while the system setting "
-                "Resellers can add their own DIDs is on, on their own providers (Reseller PRO)."
-            )
-        else:
-            why = "You may not create DIDs."
+    why = creation_refusal(actor)
+    if why is not None:
         raise DidActionRefused("not_permitted", why)
     fields = dict(fields)
     did = Did(status=Did.Status.FREE)
     if actor.manages_all_dids:
         reseller = fields.pop("reseller", None)
-        if reseller is not None and not (isinstance(reseller, User) and reseller.is_reseller):
-            raise DidActionRefused("invalid", "Pick a reseller.", field="reseller")
+        if reseller is not None and not (
+            isinstance(reseller, User) and reseller.is_reseller and reseller.is_active
+        ):
+            raise DidActionRefused("invalid", "Pick an active reseller.", field="reseller")
         did.reseller = reseller
     else:
         if fields.pop("reseller", actor) != actor:
@@ -653,6 +744,17 @@ def _create_changes(did: Did) -> dict:
         for name, value in did_snapshot(did).items()
         if value not in (None, "", 0, False) or name == "status"
     }
+
+
+def did_create_preview(
+    *, number: str, actor: User, fields: Mapping[str, Any] | None = None
+) -> Preview:
+    """The DID `did_create` would create (unsaved) and its history's changes, with the
+    same checks, writing nothing (a dry run). Whether the number exists is not checked:
+    the caller looks that up for many numbers at once (`existing_numbers`)."""
+    did = _new_did(actor, fields or {})
+    did.number = clean_number(number)
+    return Preview(did=did, before={}, changes=_create_changes(did))
 
 
 def did_create(
@@ -740,22 +842,69 @@ def dids_create_range(
     """Create every number from `first` to `last`, all or nothing. Returns the count."""
     template = _new_did(actor, fields or {})
     numbers = range_numbers(first, last)
+    values = {f.attname: getattr(template, f.attname) for f in Did._meta.concrete_fields}
+    values.pop("id")
+    changes = _create_changes(template)
+    changes.pop("number", None)
+    _insert_new(
+        [Did(**{**values, "number": number}) for number in numbers],
+        lambda did: {"number": [None, did.number], **changes},
+        actor=actor,
+        source=source,
+        address=address,
+    )
+    return len(numbers)
+
+
+def dids_create_many(
+    *,
+    items: Iterable[tuple[str, Mapping[str, Any]]],
+    actor: User,
+    source: str,
+    address: str = "",
+) -> list[Did]:
+    """Create several free DIDs, each `(number, fields)` checked as did_create checks one;
+    all or nothing (e.g. a batch of an import). Refused ("exists", naming the clashes)
+    when any number exists, ("invalid") when a number is given twice."""
+    dids: list[Did] = []
+    for number, fields in items:
+        did = _new_did(actor, fields)
+        did.number = clean_number(number)
+        dids.append(did)
+    numbers = [did.number for did in dids]
+    seen: set[str] = set()
+    for number in numbers:
+        if number in seen:
+            raise DidActionRefused("invalid", f"DID {number} is given twice.", field="number")
+        seen.add(number)
+    _insert_new(dids, _create_changes, actor=actor, source=source, address=address)
+    return dids
+
+
+def _insert_new(
+    dids: list[Did],
+    history_changes: Callable[[Did], dict],
+    *,
+    actor: User,
+    source: str,
+    address: str,
+) -> None:
+    """Insert checked new DIDs and their "create" history, in one transaction; refused
+    ("exists", naming the clashes) when any of their numbers exists."""
+    numbers = [did.number for did in dids]
     now = timezone.now()
+    for did in dids:
+        did.updated_at = now
     try:
         with transaction.atomic():
             clashes = existing_numbers(numbers)
             if clashes:
                 raise DidActionRefused("exists", clash_message(clashes))
-            values = {f.attname: getattr(template, f.attname) for f in Did._meta.concrete_fields}
-            values.pop("id")
-            values["updated_at"] = now
-            dids = Did.objects.bulk_create(
-                [Did(**{**values, "number": number}) for number in numbers], batch_size=1000
-            )
-            if any(did.pk is None for did in dids):  # a database that returns no ids
-                dids = list(Did.objects.filter(number__in=numbers))
-            changes = _create_changes(template)
-            changes.pop("number", None)
+            created = Did.objects.bulk_create(dids, batch_size=1000)
+            if any(did.pk is None for did in created):  # a database that returns no ids
+                ids = dict(Did.objects.filter(number__in=numbers).values_list("number", "pk"))
+                for did in created:
+                    did.pk = ids[did.number]
             DidHistory.objects.bulk_create(
                 [
                     DidHistory(
@@ -763,13 +912,12 @@ def dids_create_range(
                         by=actor,
                         source=source,
                         action="create",
-                        changes={"number": [None, did.number], **changes},
+                        changes=history_changes(did),
                         address=address[:45],
                     )
-                    for did in dids
+                    for did in created
                 ],
                 batch_size=1000,
             )
     except IntegrityError:
         raise DidActionRefused("exists", clash_message(existing_numbers(numbers))) from None
-    return len(numbers)

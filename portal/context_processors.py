@@ -6,11 +6,15 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from dids.services import creation_refusal
+
 # (label, url name, who sees it). Each page adds its entry here, once.
 NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
     # Role user gets the same list scoped to its own DIDs, under its own name.
     ("DIDs", "dids:list", lambda user: user.can_read_dids and not user.is_end_user),
     ("Personal DIDs", "dids:list", "is_end_user"),
+    ("Add DIDs", "dids:create", lambda user: creation_refusal(user) is None),
+    ("Import DIDs", "dids:import", "may_manage_dids"),
     ("Accounts", "accounts:account_list", lambda user: user.may_list_accounts and user.is_admin),
     # A reseller's list is its own users, titled so: the menu says what the page says.
     ("My users", "accounts:account_list", lambda user: user.may_list_accounts and user.is_reseller),

@@ -143,3 +143,103 @@ def test_a_range_has_at_most_ten_thousand_numbers(portal_admin):
         services.dids_create_range(first="10000", last="19999", actor=portal_admin, source="gui")
         == 10_000
     )
+
+
+def test_many_dids_are_created_each_with_its_values_and_history(portal_admin, reseller):
+    provider = ProviderFactory(owner=None)
+    created = services.dids_create_many(
+        items=[
+            ("37060000001", {"provider": provider, "language": "en"}),
+            (" 37060000002 ", {"reseller": reseller, "comment": "block B"}),
+        ],
+        actor=portal_admin,
+        source="import",
+        address="10.0.0.1",
+    )
+    assert [did.number for did in created] == ["37060000001", "37060000002"]
+    rows = Did.objects.order_by("number").values_list(
+        "number", "status", "provider", "language", "reseller", "comment"
+    )
+    assert list(rows) == [
+        ("37060000001", "free", provider.pk, "en", None, ""),
+        ("37060000002", "free", None, "", reseller.pk, "block B"),
+    ]
+    entries = DidHistory.objects.order_by("did__number")
+    assert [(e.action, e.source, e.address, e.by) for e in entries] == [
+        ("create", "import", "10.0.0.1", portal_admin)
+    ] * 2
+    assert entries[1].changes["reseller"] == [None, f"Charlie Resale (#{reseller.pk})"]
+
+
+@pytest.mark.parametrize(
+    ("items", "code"),
+    [
+        ([("37060000001", {}), ("37060000009", {})], "exists"),
+        ([("37060000002", {}), ("37060000002", {})], "invalid"),
+        ([("37060000002", {}), ("abc", {})], "invalid"),
+        ([("37060000002", {}), ("37060000003", {"tone_zone": "xx"})], "invalid"),
+    ],
+)
+def test_many_dids_are_all_or_nothing(portal_admin, items, code):
+    DidFactory(number="37060000009")
+    with pytest.raises(DidActionRefused) as refused:
+        services.dids_create_many(items=items, actor=portal_admin, source="import")
+    assert refused.value.code == code
+    assert list(Did.objects.values_list("number", flat=True)) == ["37060000009"]
+    assert not DidHistory.objects.exists()
+
+
+def test_many_dids_follow_the_reseller_rules(reseller):
+    reseller.own_providers = True
+    reseller.save()
+    with pytest.raises(DidActionRefused) as refused:
+        services.dids_create_many(
+            items=[("37060000001", {"provider": ProviderFactory(owner=reseller)})],
+            actor=reseller,
+            source="import",
+        )
+    assert refused.value.code == "not_permitted"
+    assert not Did.objects.exists()
+
+
+def test_a_did_is_not_created_for_a_disabled_reseller(portal_admin, reseller):
+    reseller.is_active = False
+    reseller.save()
+    with pytest.raises(DidActionRefused) as refused:
+        create(portal_admin, reseller=reseller)
+    assert refused.value.message == "Pick an active reseller."
+    assert not Did.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("portal_admin", None),
+        ("accountant", "Creating DIDs needs the Manage DIDs right at write level."),
+        ("accountant_without_right", "You may not create DIDs."),
+        ("end_user", "You may not create DIDs."),
+        ("reseller", "Resellers may create DIDs only while the system setting "),
+    ],
+)
+def test_creation_refusal_says_why(request, name, expected):
+    why = services.creation_refusal(request.getfixturevalue(name))
+    if expected is None:
+        assert why is None
+    else:
+        assert why.startswith(expected)
+
+
+def test_a_creation_preview_checks_as_did_create_and_writes_nothing(portal_admin, reseller):
+    provider = ProviderFactory(owner=None)
+    preview = services.did_create_preview(
+        number=" 37060000001",
+        actor=portal_admin,
+        fields={"provider": provider, "reseller": reseller},
+    )
+    assert (preview.did.number, preview.did.pk, preview.before) == ("37060000001", None, {})
+    assert preview.changes["reseller"] == [None, f"Charlie Resale (#{reseller.pk})"]
+    with pytest.raises(DidActionRefused):
+        services.did_create_preview(number="37060000001", actor=reseller)
+    assert not Did.objects.exists()
+    created = create(portal_admin, provider=provider, reseller=reseller)
+    assert created.history.get().changes == preview.changes

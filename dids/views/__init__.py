@@ -1,9 +1,21 @@
 """The DIDs pages of the GUI, one module per area: the list, the export, the DID page
-(its read part in detail, its writes in actions)."""
+(its read part in detail, its writes in actions), adding DIDs (create), importing them
+(imports)."""
 
 from .actions import DidActionView, DidEditView
+from .create import DidCreateView
 from .detail import DidDetailView
 from .export import DidExportView
+from .imports import DidImportPlanView, DidImportView
 from .listing import DidListView
 
-__all__ = ["DidActionView", "DidDetailView", "DidEditView", "DidExportView", "DidListView"]
+__all__ = [
+    "DidActionView",
+    "DidCreateView",
+    "DidDetailView",
+    "DidEditView",
+    "DidExportView",
+    "DidImportPlanView",
+    "DidImportView",
+    "DidListView",
+]
