@@ -85,3 +85,15 @@ def test_demo_leaves_an_existing_database_alone(portal_admin):
     call_command("demo", stdout=out, stderr=StringIO())
     assert "demo not loaded again" in out.getvalue()
     assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+
+
+def test_every_generated_row_names_every_stored_column():
+    """COPY writes the columns of the model: a new field must be generated too."""
+    import random
+
+    from dids.generator import COLUMNS, Holder, _rows
+
+    holders = [Holder(None, [], [1], [1])]
+    row = next(_rows(random.Random(1), holders, 1, 1, 0))
+
+    assert set(row) == set(COLUMNS)
