@@ -153,15 +153,20 @@ def audit_record(
     instance: object,
     changes: list[dict],
     object_repr: str | None = None,
+    object_type: str | None = None,
 ) -> AuditEntry | None:
-    """Write one entry; an update that changed nothing leaves no entry."""
+    """Write one entry; an update that changed nothing leaves no entry.
+
+    `object_type` names what changed for models outside this app (providers, devices,
+    dial plans: dids.catalog), which accounts must not import.
+    """
     if action == AuditEntry.Action.UPDATE and not changes:
         return None
     return AuditEntry.objects.create(
         actor=by,
         actor_name=by.username if by is not None else "",
         action=action,
-        object_type=OBJECT_TYPES[type(instance)],
+        object_type=object_type or OBJECT_TYPES[type(instance)],
         object_id=str(getattr(instance, "pk", "") or ""),
         object_repr=(object_repr if object_repr is not None else str(instance))[:200],
         changes=changes,
