@@ -66,18 +66,27 @@
     foldable(button, form, function () { return !panel.querySelector(".errorlist"); });
   }
 
+  // A field with an error always shows; hidden fields are emptied when the form is sent.
   function roleFields() {
     var role = document.querySelector("form select[name=role]");
     if (!role) { return; }
     var inputs = role.form.querySelectorAll("[data-for-roles]");
+    function applies(input) {
+      return input.getAttribute("data-for-roles").split(" ").indexOf(role.value) !== -1;
+    }
     function apply() {
       inputs.forEach(function (input) {
         var row = input.closest(".form-row") || input;
-        var roles = input.getAttribute("data-for-roles").split(" ");
-        row.hidden = roles.indexOf(role.value) === -1;
+        row.hidden = !applies(input) && !row.classList.contains("errors");
       });
     }
     role.addEventListener("change", apply);
+    role.form.addEventListener("submit", function () {
+      inputs.forEach(function (input) {
+        if (applies(input)) { return; }
+        if (input.type === "checkbox") { input.checked = false; } else { input.value = ""; }
+      });
+    });
     apply();
   }
 
