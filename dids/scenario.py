@@ -1,4 +1,4 @@
-"""Loading a whole set-up from a scenario file (../shared/spec/scenario.md).
+"""Loading a whole set-up from a scenario file (the format: docs/scenarios.md).
 
 `load_scenario(data, replace=...)` validates and writes in one transaction: any
 invalid entry raises `ScenarioError` with a message naming the entry and the
@@ -229,10 +229,13 @@ class Loader:
     def load_system(self, data: Any) -> None:
         entry = Entry("system", 0, data)
         entry.label = "system"
-        entry.only({"days_for_did_close"})
+        entry.only({"days_for_did_close", "resellers_can_add_their_own_dids"})
         system = SystemSettings.load()
         system.days_for_did_close = entry.integer(
             "days_for_did_close", default=system.days_for_did_close, maximum=1000
+        )
+        system.resellers_can_add_their_own_dids = entry.flag(
+            "resellers_can_add_their_own_dids", default=system.resellers_can_add_their_own_dids
         )
         system.save()
 
@@ -487,6 +490,7 @@ class Loader:
                     "tone_zone",
                     "grace_time",
                     "callerid_name_prefix",
+                    "custom_sip_header",
                     "reserved_for_user_till",
                     "ai_agent_compatible",
                     "routes_to_openai_project_id",
@@ -530,6 +534,7 @@ class Loader:
                 tone_zone=entry.text("tone_zone", max_length=20),
                 grace_time=entry.integer("grace_time", default=0, maximum=2**31 - 1),
                 callerid_name_prefix=entry.text("callerid_name_prefix", max_length=50),
+                custom_sip_header=entry.text("custom_sip_header", max_length=255),
                 reserved_for_user_till=entry.timestamp("reserved_for_user_till"),
                 ai_agent_compatible=entry.flag("ai_agent_compatible"),
                 routes_to_openai_project_id=entry.text(
