@@ -19,9 +19,9 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When, Window
-from django.db.models.functions import Cast, Length, NullIf, Substr, Upper
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db import OperationalError, connections, transaction
+from django.db.models import Count, F, IntegerField, QuerySet
+from django.db.models.functions import Cast, Left
 from django.urls import reverse
 from django.utils import timezone
 
@@ -139,16 +139,17 @@ def overview(account: User, visible: QuerySet, *, now: datetime | None = None) -
     """The home page of `account`; `visible` is `Did.objects.visible_to(account)`, with
     expired closed DIDs already released."""
     now = now or timezone.now()
+    # COUNT(*), not COUNT(id): the index did_overview then answers without the table.
     if account.sees_all_dids:
         rows = list(
             visible.order_by()
             .values_list("status", "reseller_id", "provider_id")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
         )
     elif account.is_reseller:
-        rows = list(visible.order_by().values_list("status", "user_id").annotate(n=Count("pk")))
+        rows = list(visible.order_by().values_list("status", "user_id").annotate(n=Count("*")))
     else:
-        rows = list(visible.order_by().values_list("status").annotate(n=Count("pk")))
+        rows = list(visible.order_by().values_list("status").annotate(n=Count("*")))
     by_status: Counter = Counter()
     for row in rows:
         by_status[row[0]] += row[-1]
@@ -196,7 +197,7 @@ def _operator_cards(result: Overview, visible: QuerySet, rows: list[tuple]) -> N
         .exclude(reseller_id=F("user_id"))
         .order_by()
         .values_list("user_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     for user_id, n in as_user:
         held[user_id] += n
@@ -273,6 +274,19 @@ def added_per_month(visible: QuerySet, *, now: datetime) -> list[Figure]:
 MIN_DIGITS = 1
 MAX_DIGITS = 20
 DEFAULT_DIGITS = 8
+# The blocks query gives up after this long (PostgreSQL): see TooManyBlocks.
+BLOCKS_TIMEOUT_MS = 5000
+
+
+class TooManyBlocks(Exception):
+    """Counting the blocks took too long: the prefix leaves about one DID per block."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+        super().__init__(
+            f"Grouping by the first {digits} characters makes too many blocks (about one "
+            "DID each) to count in time: choose a shorter prefix."
+        )
 
 
 @dataclass(frozen=True)
@@ -301,58 +315,71 @@ class Block:
         ]
 
 
-class GroupCount(Window):
-    """`COUNT(*) OVER ()` on a grouped query: how many groups there are in all, with
-    every row of the page, so that counting them needs no second query."""
-
-    def __init__(self) -> None:
-        super().__init__(expression=Count("*"))
-
-
 def number_blocks(
     visible: QuerySet, *, digits: int, offset: int, limit: int
 ) -> tuple[list[Block], int]:
     """One page of blocks of `digits` leading characters and how many blocks there are.
 
-    One grouped query: by `UPPER(SUBSTR(number, 1, digits))` (the DIDs list's number
-    filter ignores case, so a block is what its link lists), counting each status;
-    sorted by utilisation (most used first), then prefix. Numbers shorter than the
-    prefix form one group of their own, listed last.
+    One query, grouping twice: the DIDs by `LEFT(number, digits)` and status (a count
+    each), then those rows by block (`UPPER`, as the DIDs list's number filter ignores
+    case), counting each status, sorted by utilisation (most used first), then prefix,
+    with the number of blocks on every row (`COUNT(*) OVER ()`). Numbers shorter than the
+    prefix form one group of their own, listed last. On PostgreSQL, statistics on
+    `LEFT(number, n)` for every allowed n (migration dids 0005) tell the planner how few
+    groups there are, so it counts in parallel.
     """
-    long_enough = GreaterThanOrEqual(Length("number"), digits)
-    prefix = Case(When(long_enough, then=Upper(Substr("number", 1, digits))), default=Value(None))
-    counts = {value: Count("pk", filter=Q(status=value)) for value in Did.Status.values}
-    in_use = Count("pk", filter=Q(status__in=IN_USE))
-    usable = Count("pk", filter=~Q(status=Did.Status.TERMINATED))
-    rows = (
+    by_prefix = (
         visible.order_by()
-        .annotate(block=prefix)
-        .values("block")
-        .annotate(
-            total=Count("pk"),
-            **{f"n_{value}": aggregate for value, aggregate in counts.items()},
-            # None for the short numbers' group too, so that it sorts after every block.
-            utilisation=Case(
-                When(block__isnull=True, then=Value(None)),
-                default=Cast(in_use, FloatField()) * 100.0 / NullIf(usable, 0),
-                output_field=FloatField(),
-            ),
-            groups=GroupCount(),
-        )
-        .order_by(F("utilisation").desc(nulls_last=True), F("block").asc(nulls_last=True))[
-            offset : offset + limit
-        ]
+        .annotate(prefix=Left("number", digits))
+        .values("prefix", "status")
+        # An integer count, so that the sums over it stay integers (not numeric).
+        .annotate(n=Cast(Count("*"), IntegerField()))
     )
-    blocks = []
-    total_groups = 0
-    for row in rows:
-        total_groups = row["groups"]
-        blocks.append(
-            Block(
-                prefix=row["block"],
-                total=row["total"],
-                counts={value: row[f"n_{value}"] for value in Did.Status.values},
-                utilisation=row["utilisation"],
-            )
+    inner, inner_params = by_prefix.query.sql_with_params()
+    statuses = list(Did.Status.values)
+    per_status = ", ".join(
+        f"COALESCE(SUM(n) FILTER (WHERE status = %s), 0) AS n_{value}" for value in statuses
+    )
+    in_use = ", ".join(["%s"] * len(IN_USE))
+    sql = (
+        f"SELECT block, SUM(n) AS total, {per_status}, "  # noqa: S608 (no value is interpolated)
+        "CASE WHEN block IS NULL THEN NULL ELSE "
+        f"CAST(COALESCE(SUM(n) FILTER (WHERE status IN ({in_use})), 0) AS DOUBLE PRECISION) "
+        "* 100 / NULLIF(COALESCE(SUM(n) FILTER (WHERE status <> %s), 0), 0) END AS utilisation, "
+        "COUNT(*) OVER () AS block_count "
+        "FROM (SELECT CASE WHEN LENGTH(prefix) >= %s THEN UPPER(prefix) END AS block, status, n "
+        f"FROM ({inner}) AS by_prefix) AS by_block "
+        "GROUP BY block "
+        "ORDER BY utilisation DESC NULLS LAST, block ASC NULLS LAST "
+        "LIMIT %s OFFSET %s"
+    )
+    params = [
+        *statuses,
+        *IN_USE,
+        Did.Status.TERMINATED,
+        digits,
+        *inner_params,
+        limit,
+        offset,
+    ]
+    connection = connections[visible.db]
+    with transaction.atomic(using=visible.db), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A prefix as long as the numbers makes a block of every DID: refuse clearly
+            # rather than keep the page (and a worker) busy.
+            cursor.execute("SET LOCAL statement_timeout = %s", [f"{BLOCKS_TIMEOUT_MS}ms"])
+        try:
+            cursor.execute(sql, params)
+        except OperationalError as error:
+            raise TooManyBlocks(digits) from error
+        rows = cursor.fetchall()
+    blocks = [
+        Block(
+            prefix=row[0],
+            total=int(row[1]),
+            counts={value: int(count) for value, count in zip(statuses, row[2:7], strict=True)},
+            utilisation=None if row[7] is None else float(row[7]),
         )
-    return blocks, total_groups
+        for row in rows
+    ]
+    return blocks, int(rows[0][8]) if rows else 0

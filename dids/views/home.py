@@ -22,6 +22,7 @@ from ..overview import (
     MAX_DIGITS,
     MIN_DIGITS,
     RELEASE_DAYS,
+    TooManyBlocks,
     number_blocks,
     overview,
 )
@@ -94,9 +95,13 @@ class BlocksView(CanReadDidsMixin, View):
         except ValueError:
             number = 1
         dids = visible(viewer)
-        blocks, total = number_blocks(
-            dids, digits=digits, offset=(number - 1) * per_page, limit=per_page
-        )
+        try:
+            blocks, total = number_blocks(
+                dids, digits=digits, offset=(number - 1) * per_page, limit=per_page
+            )
+        except TooManyBlocks as error:
+            context.update(digits=digits, too_many=str(error))
+            return render(request, "dids/blocks.html", context, status=400)
         if not blocks and number > 1:
             # Past the end (or a crafted page): show the last page, as every list does.
             _, total = number_blocks(dids, digits=digits, offset=0, limit=1)
