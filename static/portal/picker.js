@@ -11,7 +11,8 @@
  *   data-none-label="text"      offers 0 ("none") under that text
  *
  * Typing a whole number and leaving the box keeps that number as the id; an empty box
- * clears the id. No dependencies; loaded with `defer` on every page.
+ * clears the id. No dependencies; loaded with `defer` on every page; fields added to
+ * the page later are set up by calling window.portalPickers.init().
  */
 (function () {
   "use strict";
@@ -233,6 +234,9 @@
       }
     });
   }
+
+  // Fields added to the page later (e.g. a form shown on demand): portalPickers.init().
+  window.portalPickers = { init: init };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
