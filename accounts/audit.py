@@ -158,7 +158,11 @@ def audit_record(
     object_repr: str | None = None,
     object_type: str | None = None,
 ) -> AuditEntry | None:
-    """Write one entry; an update that changed nothing leaves no entry."""
+    """Write one entry; an update that changed nothing leaves no entry.
+
+    `object_type` names what changed for models outside this app (providers, devices,
+    dial plans: dids.catalog), which accounts must not import.
+    """
     if action == AuditEntry.Action.UPDATE and not changes:
         return None
     return AuditEntry.objects.create(

@@ -97,6 +97,20 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, message)
 
 
+# The fields that apply only to some roles; the others apply to every role. The form
+# shows only those of the chosen role (static/portal/portal.js), which also empties the
+# hidden ones when the form is sent, so that a field out of view never refuses the
+# account; without scripts every field shows, and the service's rules say what is wrong.
+ROLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "owner": (User.Role.USER,),
+    "accountant_group": (User.Role.ACCOUNTANT,),
+    "api_restricted": (User.Role.USER, User.Role.ACCOUNTANT),
+    "api_permission_group": (User.Role.USER, User.Role.ACCOUNTANT),
+    "own_providers": (User.Role.RESELLER,),
+    "is_system_administrator": (User.Role.ADMIN,),
+}
+
+
 class AccountForm(forms.ModelForm):
     """The fields of an account an admin edits; validation is the service's."""
 
@@ -107,6 +121,8 @@ class AccountForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for name, roles in ROLE_FIELDS.items():
+            self.fields[name].widget.attrs["data-for-roles"] = " ".join(roles)
         owner = self.fields["owner"]
         owner.queryset = User.objects.filter(role=User.Role.RESELLER).order_by("username")
         owner.empty_label = "— the system —"

@@ -16,13 +16,14 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views import View
 
+from portal.paging import pager_context
 from portal.text import is_valid_text
 
 from . import services
@@ -104,6 +105,36 @@ def _query_without_page(request: HttpRequest) -> str:
 
 # --- Accounts -----------------------------------------------------------------
 
+# Sortable columns of the accounts list: (sort key, header); the id breaks ties.
+ACCOUNT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "ID"),
+    ("username", "Username"),
+    ("name", "Name"),
+    ("role", "Role"),
+    ("owner", "Owner"),
+    ("active", "Active"),
+    ("api_restricted", "API restricted"),
+)
+ACCOUNT_SORTS: dict[str, tuple[str, ...]] = {
+    "id": ("pk",),
+    "username": ("username",),
+    "name": ("first_name", "last_name", "username"),
+    "role": ("role",),
+    "owner": ("owner__username",),
+    "active": ("is_active",),
+    "api_restricted": ("api_restricted",),
+}
+# A reseller lists only its own users: an Owner column would repeat its name.
+ADMIN_ONLY_SORTS = frozenset({"owner"})
+
+
+def _query_with(request: HttpRequest, **values: str) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    for name, value in values.items():
+        query[name] = value
+    return query.urlencode()
+
 
 class AccountListView(PortalPage):
     """Admins: every account, searchable and filtered by role. Resellers: their own users."""
@@ -135,16 +166,47 @@ class AccountListView(PortalPage):
                 )
             if filters.cleaned_data["role"]:
                 rows = rows.filter(role=filters.cleaned_data["role"])
-        rows = rows.order_by("username", "pk")
+        sort = request.GET.get("sort", "")
+        key = sort.removeprefix("-")
+        if key not in ACCOUNT_SORTS or (key in ADMIN_ONLY_SORTS and not viewer.is_admin):
+            sort, key = "", "username"
+        descending = sort.startswith("-")
+        # Empty values first ascending, last descending, on every database (as the DIDs list).
+        order = [
+            F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_first=True)
+            for name in (*ACCOUNT_SORTS[key], "pk")
+        ]
+        rows = rows.order_by(*order)
+        columns = [
+            {
+                "label": label,
+                "sort": name,
+                "current": name == key and bool(sort),
+                "descending": descending,
+                "url": "?" + _query_with(request, sort=f"-{name}" if sort == name else name),
+            }
+            for name, label in ACCOUNT_COLUMNS
+            if viewer.is_admin or name not in ADMIN_ONLY_SORTS
+        ]
         return self.render(
             request,
             "accounts/account_list.html",
             title=title,
             filters=filters,
-            page_obj=_page(request, rows),
-            query=_query_without_page(request),
+            columns=columns,
+            sort=sort,
             editable=viewer.is_admin,
+            **pager_context(request, rows, noun="account", plural="accounts"),
         )
+
+
+def _after_save(request: HttpRequest, account: User) -> str:
+    """As in the Django admin: Save goes back to the list, the other two buttons stay."""
+    if "_continue" in request.POST:
+        return reverse("accounts:account_edit", args=[account.pk])
+    if "_addanother" in request.POST:
+        return reverse("accounts:account_create")
+    return reverse("accounts:account_list")
 
 
 class AccountCreateView(AdminPage):
@@ -165,7 +227,7 @@ class AccountCreateView(AdminPage):
                 add_service_errors(form, error)
             else:
                 messages.success(request, f"The account {user.username} was created.")
-                return HttpResponseRedirect(reverse("accounts:account_edit", args=[user.pk]))
+                return HttpResponseRedirect(_after_save(request, user))
         elif all(name in form.cleaned_data for name in services.EDITABLE_USER_FIELDS):
             # Only the password pair is wrong: add the account's rules now, so that one
             # round shows everything to correct.
@@ -183,7 +245,7 @@ class AccountCreateView(AdminPage):
             request,
             "accounts/form_page.html",
             form=form,
-            submit_label="Save",
+            save_options=True,
             parent=("Accounts", reverse("accounts:account_list")),
         )
 
@@ -207,7 +269,7 @@ class AccountEditView(AdminPage):
                 add_service_errors(form, error)
             else:
                 messages.success(request, f"The account {account.username} was saved.")
-                return HttpResponseRedirect(reverse("accounts:account_edit", args=[account.pk]))
+                return HttpResponseRedirect(_after_save(request, account))
         return self._render(request, account, form)
 
     def _render(self, request: HttpRequest, account: User, form: AccountForm) -> HttpResponse:
@@ -221,7 +283,7 @@ class AccountEditView(AdminPage):
             "accounts/form_page.html",
             title=f"Change account {account.username}",
             form=form,
-            submit_label="Save",
+            save_options=True,
             object_links=links,
             parent=("Accounts", reverse("accounts:account_list")),
         )

@@ -166,6 +166,11 @@ class ContractFilter(django_filters.Filter):
         super().__init__(*args, **kwargs)
 
 
+def picker_widget(kind: str, none_label: str) -> forms.TextInput:
+    """An id field that picker.js turns into a search by name (0 offered as `none_label`)."""
+    return forms.TextInput(attrs={"data-picker": kind, "data-none-label": none_label})
+
+
 def _id_filter(field: str, value: int) -> Q | None:
     """`field` equals the id; 0 means none; None when the id cannot exist."""
     if value == 0:
@@ -185,20 +190,32 @@ class DidFilterSet(django_filters.FilterSet):
     search_did_owner = ContractFilter(
         field_class=TextField, method="filter_did_owner", label="Owner"
     )
+    # The id fields are name pickers in the GUI (static/portal/picker.js,
+    # dids/views/pickers.py): the person picks a name, the form still sends the id.
     search_dialplan = ContractFilter(
-        field_class=WholeNumberField, method="filter_dialplan", label="Dial plan ID"
+        field_class=WholeNumberField,
+        method="filter_dialplan",
+        label="Dial plan",
+        widget=picker_widget("dial-plans", "DIDs without a dial plan"),
     )
     search_user = ContractFilter(
-        field_class=WholeNumberField, method="filter_user", label="User ID"
+        field_class=WholeNumberField,
+        method="filter_user",
+        label="User",
+        widget=picker_widget("users", "DIDs without an end user"),
     )
     search_device = ContractFilter(
         field_class=WholeNumberField,
         method="filter_device",
-        label="Device ID",
+        label="Device",
         allow_all=True,
+        widget=picker_widget("devices", "DIDs without a device"),
     )
     search_provider = ContractFilter(
-        field_class=WholeNumberField, method="filter_provider", label="Provider ID"
+        field_class=WholeNumberField,
+        method="filter_provider",
+        label="Provider",
+        widget=picker_widget("providers", "DIDs without a provider"),
     )
     search_language = ContractFilter(
         field_class=TextField, method="filter_language", label="Language"

@@ -10,12 +10,87 @@ from django.db import connections, models
 from django.db.models import Case, F, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Collate, Concat, NullIf, Trim
 
-from accounts.models import User
+from accounts.models import Level, User
 
 DID_NUMBER_VALIDATOR = RegexValidator(
     r"^[0-9][0-9A-Za-z]*\Z",
     "A DID number is digits, optionally followed by letters after a leading digit.",
 )
+
+
+def writes_every_did(account: User | None) -> bool:
+    """Admins, and accountants whose group grants *Manage DIDs* write (domain §1)."""
+    if account is None or not getattr(account, "is_authenticated", False) or not account.is_active:
+        return False
+    if account.is_admin:
+        return True
+    return account.is_accountant and account.accountant_right("manage_dids") == Level.WRITE
+
+
+def _active(account: User | None) -> bool:
+    return account is not None and getattr(account, "is_authenticated", False) and account.is_active
+
+
+class ProviderQuerySet(models.QuerySet):
+    """Who sees and who changes providers (domain §1, §3). Deny by default."""
+
+    def visible_to(self, account: User | None) -> ProviderQuerySet:
+        if not _active(account):
+            return self.none()
+        if account.sees_all_dids:
+            return self.all()
+        if account.is_reseller and account.own_providers:
+            return self.filter(owner=account)
+        return self.none()
+
+    def manageable_by(self, account: User | None) -> ProviderQuerySet:
+        if writes_every_did(account):
+            return self.all()
+        if _active(account) and account.is_reseller and account.own_providers:
+            return self.filter(owner=account)
+        return self.none()
+
+
+class DeviceQuerySet(models.QuerySet):
+    """A reseller has its own users' devices; a user reads its own (domain §1, §3)."""
+
+    def visible_to(self, account: User | None) -> DeviceQuerySet:
+        if not _active(account):
+            return self.none()
+        if account.sees_all_dids:
+            return self.all()
+        if account.is_reseller:
+            return self.filter(user__owner=account)
+        if account.is_end_user:
+            return self.filter(user=account)
+        return self.none()
+
+    def manageable_by(self, account: User | None) -> DeviceQuerySet:
+        if writes_every_did(account):
+            return self.all()
+        if _active(account) and account.is_reseller:
+            return self.filter(user__owner=account)
+        return self.none()
+
+
+class DialPlanQuerySet(models.QuerySet):
+    """A reseller has its own dial plans; users never see dial plans (contract §5)."""
+
+    def visible_to(self, account: User | None) -> DialPlanQuerySet:
+        if not _active(account):
+            return self.none()
+        if account.sees_all_dids:
+            return self.all()
+        if account.is_reseller:
+            return self.filter(owner=account)
+        return self.none()
+
+    def manageable_by(self, account: User | None) -> DialPlanQuerySet:
+        if writes_every_did(account):
+            return self.all()
+        if _active(account) and account.is_reseller:
+            return self.filter(owner=account)
+        return self.none()
 
 
 class Provider(models.Model):
@@ -30,6 +105,8 @@ class Provider(models.Model):
         related_name="providers",
         help_text="Empty for the system; a Reseller PRO for its own providers.",
     )
+
+    objects = ProviderQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -47,6 +124,8 @@ class Device(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="devices"
     )
+
+    objects = DeviceQuerySet.as_manager()
 
     class Meta:
         ordering = ["type", "name", "id"]
@@ -85,6 +164,8 @@ class DialPlan(models.Model):
         on_delete=models.PROTECT,
         related_name="dial_plans",
     )
+
+    objects = DialPlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -237,7 +318,10 @@ class Did(models.Model):
         verbose_name_plural = "DIDs"
         ordering = ["number", "id"]
         indexes = [
-            models.Index(fields=["reseller", "number"], name="did_reseller_number"),
+            # Also serves a reseller's number blocks from the index alone (status in it).
+            models.Index(
+                fields=["reseller", "number", "status"], name="did_reseller_number_status"
+            ),
             models.Index(fields=["user", "number"], name="did_user_number"),
             models.Index(fields=["status", "number"], name="did_status_number"),
             models.Index(
@@ -248,6 +332,13 @@ class Did(models.Model):
             models.Index(fields=["device"], name="did_device"),
             models.Index(fields=["dial_plan"], name="did_dial_plan"),
             models.Index(fields=["provider"], name="did_provider"),
+            # The home page (dids/overview.py): counts by status, reseller, user and provider
+            # from the index alone, the DIDs added per month, the last changed.
+            models.Index(fields=["reseller", "status", "user", "provider"], name="did_overview"),
+            models.Index(fields=["created_at"], name="did_created"),
+            models.Index(fields=["reseller", "created_at"], name="did_reseller_created"),
+            models.Index(fields=["updated_at"], name="did_updated"),
+            models.Index(fields=["reseller", "updated_at"], name="did_reseller_updated"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,4 +1,4 @@
-"""Loading a whole set-up from a scenario file (../shared/spec/scenario.md).
+"""Loading a whole set-up from a scenario file (the format: docs/scenarios.md).
 
 `load_scenario(data, replace=...)` validates and writes in one transaction: any
 invalid entry raises `ScenarioError` with a message naming the entry and the
@@ -237,7 +237,9 @@ class Loader:
         system.days_for_did_close = entry.integer(
             "days_for_did_close", default=system.days_for_did_close, maximum=1000
         )
-        system.resellers_can_add_their_own_dids = entry.flag("resellers_can_add_their_own_dids")
+        system.resellers_can_add_their_own_dids = entry.flag(
+            "resellers_can_add_their_own_dids", default=system.resellers_can_add_their_own_dids
+        )
         system.save()
 
     def load_api_settings(self, items: list) -> None:

@@ -10,6 +10,7 @@ the last key so that pages never overlap or skip rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import django_tables2 as tables
@@ -92,13 +93,14 @@ class ElementColumn(tables.Column):
     def __init__(self, element: str, **kwargs: Any) -> None:
         self.element = element
         # The accessor is the pk (never empty) so that `render` is called for every
-        # row and decides itself between a value, an empty string and ABSENT.
+        # row and decides itself between a value and ABSENT.
         kwargs.setdefault("accessor", "pk")
         kwargs.setdefault("attrs", {"td": {"class": f"col-{element}"}, "th": {}})
         super().__init__(**kwargs)
 
     def render(self, record: Did, table: DidTable) -> str:
-        return table.elements(record).get(self.element, ABSENT)
+        # No value, whether the API leaves the element out or sends it empty (docs/gui.md).
+        return table.elements(record).get(self.element) or ABSENT
 
     def value(self, record: Did, table: DidTable) -> str:
         return self.render(record, table)
@@ -107,7 +109,10 @@ class ElementColumn(tables.Column):
 class DidNumberColumn(ElementColumn):
     def render(self, record: Did, table: DidTable) -> str:
         return format_html(
-            '<a href="{}">{}</a>', reverse("dids:detail", args=[record.pk]), record.number
+            '<a href="{}{}">{}</a>',
+            reverse("dids:detail", args=[record.pk]),
+            table.detail_query,
+            record.number,
         )
 
     def value(self, record: Did, table: DidTable) -> str:
@@ -170,6 +175,14 @@ class DidTable(tables.Table):
         kwargs["exclude"] = (*kwargs.get("exclude", ()), *hidden)
         self._elements: dict[int, dict[str, str]] = {}
         super().__init__(data, **kwargs)
+
+    @cached_property
+    def detail_query(self) -> str:
+        """The list's query string, carried on each DID link: the DID page leads back to
+        this very list and to its previous and next DID (dids/views/did_page.py)."""
+        request = getattr(self, "request", None)
+        query = request.GET.urlencode() if request is not None else ""
+        return f"?{query}" if query else ""
 
     @classmethod
     def _element(cls, name: str) -> str:

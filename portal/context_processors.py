@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from dids.services import creation_refusal
+from dids.views.catalog import DEVICES, DIAL_PLANS, PROVIDERS
 
 # (label, url name, who sees it). Each page adds its entry here, once.
 NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
@@ -15,6 +16,10 @@ NAV_ITEMS: list[tuple[str, str, str | Callable[[Any], bool]]] = [
     ("Personal DIDs", "dids:list", "is_end_user"),
     ("Add DIDs", "dids:create", lambda user: creation_refusal(user) is None),
     ("Import DIDs", "dids:import", "may_manage_dids"),
+    ("Number blocks", "dids:blocks", "can_read_dids"),
+    ("Providers", "catalog:provider_list", PROVIDERS.may_open),
+    ("Devices", "catalog:device_list", DEVICES.may_open),
+    ("Dial plans", "catalog:dial_plan_list", DIAL_PLANS.may_open),
     ("Accounts", "accounts:account_list", lambda user: user.may_list_accounts and user.is_admin),
     # A reseller's list is its own users, titled so: the menu says what the page says.
     ("My users", "accounts:account_list", lambda user: user.may_list_accounts and user.is_reseller),
@@ -41,7 +46,10 @@ def portal(request: HttpRequest) -> dict:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        context["portal_nav"].append(
-            {"label": label, "url": url, "active": request.path.startswith(url)}
-        )
+        context["portal_nav"].append({"label": label, "url": url, "active": False})
+    # The entry whose URL is the longest start of the path is the page's (/dids/blocks/
+    # is Number blocks, not DIDs).
+    matches = [item for item in context["portal_nav"] if request.path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return context

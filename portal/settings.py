@@ -61,6 +61,7 @@ MIDDLEWARE = [
     # Gives a browser that signed in its device cookie (the sign-in lockout's exemption).
     "accounts.middleware.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.timezones.ViewerTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that nothing has read the request yet and their refusals get every header.
     "portal.middleware.Utf8OnlyMiddleware",
@@ -116,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dids:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from dids.api.methods.dispatch import api_dispatch
+from dids.views.home import HomeView
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="dids:list", permanent=False)),
+    path("", HomeView.as_view(), name="home"),
     path("", include("accounts.urls")),
+    path("", include("dids.catalog_urls")),
     path("dids/", include("dids.urls")),
     path("billing/api/", include("dids.api.urls")),
     # The dispatch URL without its slash too: APPEND_SLASH would answer a POST with a

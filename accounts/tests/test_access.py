@@ -182,6 +182,6 @@ def test_pages_under_an_account_lead_back_to_it_in_the_breadcrumbs(client, porta
         page = client.get(reverse(name, args=[reseller.pk])).content.decode()
         crumbs = page.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
         assert " ".join(crumbs.split()) == (
-            '<a href="/dids/">Home</a> &rsaquo; <a href="/accounts/">Accounts</a> '
+            '<a href="/">Home</a> &rsaquo; <a href="/accounts/">Accounts</a> '
             f'&rsaquo; <a href="{edit}">charlie</a> &rsaquo; {title}'
         )

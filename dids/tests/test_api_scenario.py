@@ -1,4 +1,4 @@
-"""The example scenario (/work/shared/scenarios/example.json) through dids_get.
+"""The example scenario (docs/examples/example.json) through dids_get.
 
 The scenario is mirrored here as data and built with the factories, so that this
 test does not depend on the loader command; its shape is the scenario format's.

@@ -4,7 +4,7 @@ the viewer's visibility."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -206,7 +206,8 @@ def test_a_closed_did_shows_until_when_it_is_reserved(client, portal_admin, end_
     fields = fields_of(client.get(f"/dids/{did.id}/"))
 
     assert fields["Status"] == "Closed"
-    assert fields["Reserved for user till"].startswith("2099-")
+    till = did.reserved_for_user_till
+    assert fields["Reserved for user till"] == f"{till.day} {till:%b} 2099, {till:%H:%M:%S} UTC"
 
 
 def test_stored_markup_is_escaped(client, portal_admin):
@@ -231,14 +232,33 @@ def test_a_reseller_sees_its_own_users_names_in_history(client, reseller, resell
     assert [row[1] for row in history] == ["System", "Another account", "Erin Customer"]
 
 
-def test_times_are_shown_as_the_api_shows_them(client, portal_admin):
-    did = DidFactory()
+def test_times_are_readable_in_the_viewers_time_zone(client, portal_admin, end_user):
+    """The page says "27 May 2026, 10:35:57 EEST" in the zone the browser reported
+    (portal.js's cookie); the API keeps RFC 3339 in UTC."""
+    moment = datetime(2026, 5, 27, 7, 35, 57, tzinfo=UTC)
+    did = DidFactory(
+        status=Did.Status.CLOSED,
+        user=end_user,
+        updated_at=moment,
+        reserved_for_user_till=datetime(2099, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    Did.objects.filter(pk=did.pk).update(created_at=moment)
+    did_history_record(did=did, by=None, source=DidHistory.Source.GUI, action="edit", changes={})
+    DidHistory.objects.filter(did=did).update(at=moment)
     client.force_login(portal_admin)
 
-    fields = fields_of(client.get(f"/dids/{did.id}/"))
+    in_utc = fields_of(client.get(f"/dids/{did.id}/"))
+    client.cookies["portal_tz"] = "Europe/Vilnius"
+    response = client.get(f"/dids/{did.id}/")
+    in_vilnius = fields_of(response)
+    client.cookies["portal_tz"] = "../../etc/passwd"
+    not_a_zone = fields_of(client.get(f"/dids/{did.id}/"))
 
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Created"])
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Updated"])
+    assert in_utc["Updated"] == in_utc["Created"] == "27 May 2026, 07:35:57 UTC"
+    assert in_vilnius["Updated"] == in_vilnius["Created"] == "27 May 2026, 10:35:57 EEST"
+    assert in_vilnius["Reserved for user till"] == "2 Jan 2099, 05:04:05 EET"
+    assert history_of(response)[0][0] == "27 May 2026, 10:35:57 EEST"
+    assert not_a_zone["Updated"] == "27 May 2026, 07:35:57 UTC"
 
 
 def test_the_404_page_is_the_portals_and_does_not_name_the_did(client, other_reseller, held_did):

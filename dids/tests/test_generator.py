@@ -1,5 +1,6 @@
 """The data generator and the demo: realistic, consistent inventories."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -77,7 +78,20 @@ def test_demo_has_an_account_per_role_and_dids_in_every_status():
     assert set(held.values_list("status", flat=True)) == set(Did.Status.values)
     assert held.count() > 20
     assert Did.objects.count() == 315
-    assert "hash=" in out.getvalue()
+    assert "Demo accounts (sign in at http://127.0.0.1:8000/login/)" in out.getvalue()
+    assert re.search(
+        r"^  http://127\.0\.0\.1:8000/billing/api/dids_get\?u=admin&\S+&hash=[0-9a-f]{40}$",
+        out.getvalue(),
+        flags=re.M,
+    )
+
+
+def test_demo_prints_the_urls_of_the_address_it_serves_on(portal_admin):
+    out = StringIO()
+    call_command("demo", "--base-url", "http://192.0.2.7:8080/", stdout=out, stderr=StringIO())
+
+    assert "sign in at http://192.0.2.7:8080/login/" in out.getvalue()
+    assert "  http://192.0.2.7:8080/billing/api/dids_get?u=admin&" in out.getvalue()
 
 
 def test_demo_leaves_an_existing_database_alone(portal_admin):

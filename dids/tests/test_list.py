@@ -36,11 +36,11 @@ def three_dids(reseller, end_user):
 # --- sign-in, sign-out, access ------------------------------------------------
 
 
-def test_sign_in_leads_to_the_dids_list(client, portal_admin):
+def test_sign_in_leads_to_the_home_page(client, portal_admin):
     response = client.post("/login/", {"username": "alice", "password": PASSWORD})
 
     assert response.status_code == 302
-    assert response["Location"] == "/dids/"
+    assert response["Location"] == "/"
     assert client.get("/dids/").context["user"] == portal_admin
 
 

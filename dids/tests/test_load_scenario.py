@@ -12,9 +12,10 @@ from accounts.models import AccountantGroup, ApiPermissionGroup, ApiSettings, Sy
 from dids.models import Device, DialPlan, Did, Provider
 from portal.testing.factories import DidFactory, UserFactory
 
-# A copy of ../shared/scenarios/example.json, so the suite runs without shared/ beside
-# the checkout; test_the_copy_of_the_example_is_current catches drift when it is there.
-EXAMPLE = Path(__file__).resolve().parent / "data" / "example.json"
+# The example the project ships (docs/examples/example.json, described in
+# docs/scenarios.md). Where the specification's own copy sits beside the checkout
+# (../shared), test_the_copy_of_the_example_is_current catches drift from it.
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "example.json"
 SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "scenarios" / "example.json"
 MODELS = (User, AccountantGroup, ApiPermissionGroup, ApiSettings, Provider, Device, DialPlan, Did)
 

@@ -116,7 +116,7 @@ def api_rows(
 def as_list_would_show(
     rows: list[tuple[int, dict[str, str]]], columns: list[str]
 ) -> list[tuple[int, dict[str, str]]]:
-    return [(pk, {c: elements.get(c, ABSENT) for c in columns}) for pk, elements in rows]
+    return [(pk, {c: elements.get(c) or ABSENT for c in columns}) for pk, elements in rows]
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from django.views.generic import DetailView
 from accounts.models import User
 
 from ..models import Did, DidHistory
-from ..presentation import did_elements, rfc3339, role_elements
+from ..presentation import did_elements, role_elements
 from .common import CanReadDidsMixin, visible_dids
 from .controls import did_controls
+from .did_page import did_page_context, field_links, readable_time
 
 # Labels of the DID page, in the contract's element order; `did_number` and
 # `did_status` repeat `did` and `status` and are left out.
@@ -40,6 +41,8 @@ DETAIL_LABELS: dict[str, str] = {
 # The API's words for a flag are `true`/`false`; a person reads Yes/No.
 DETAIL_FLAG_TEXT: dict[str, str] = {"true": "Yes", "false": "No"}
 DETAIL_FLAGS = frozenset({"ai_agent_compatible"})
+# Dates: the API's RFC 3339 in UTC; a person reads them in its own time zone.
+DETAIL_TIMES = frozenset({"updated_at", "reserved_for_user_till"})
 
 # History keys that name an element a role may not see: hidden from that role's history.
 HISTORY_KEYS_OF_ELEMENT: dict[str, tuple[str, ...]] = {
@@ -103,21 +106,25 @@ class DidDetailView(CanReadDidsMixin, DetailView):
         did: Did = self.object
         viewer: User = self.request.user
         elements = did_elements(did, viewer)
+        allowed = role_elements(viewer)
+        links = field_links(did, viewer)
+        # Every field of the role, "—" where the DID has no value (docs/gui.md, Empty
+        # values); the reservation date only for a closed DID, as in the API.
         fields = [
-            (label, DETAIL_FLAG_TEXT[elements[name]] if name in DETAIL_FLAGS else elements[name])
+            (label, self.field_value(did, name, elements), links.get(name))
             for name, label in DETAIL_LABELS.items()
-            if name in elements
+            if name in elements or (name in allowed and name != "reserved_for_user_till")
         ]
-        if "comment" in elements and viewer.writes_reseller_comment:
+        if "comment" in allowed and viewer.writes_reseller_comment:
             fields = [
-                ("Reseller comment", value) if label == "Comment" else (label, value)
-                for label, value in fields
+                ("Reseller comment", *rest) if label == "Comment" else (label, *rest)
+                for label, *rest in fields
             ]
-        fields.append(("Created", rfc3339(did.created_at)))
+        fields.append(("Created", readable_time(did.created_at), None))
         if not viewer.is_end_user:
-            fields.append(("Grace time (seconds)", str(did.grace_time)))
-            fields.append(("CallerID name prefix", did.callerid_name_prefix))
-            fields.append(("Custom SIP header", did.custom_sip_header))
+            fields.append(("Grace time (seconds)", str(did.grace_time), None))
+            fields.append(("CallerID name prefix", did.callerid_name_prefix, None))
+            fields.append(("Custom SIP header", did.custom_sip_header, None))
         hidden = hidden_history_keys(viewer)
         history = [
             {
@@ -142,7 +149,18 @@ class DidDetailView(CanReadDidsMixin, DetailView):
             list_title="Personal DIDs" if viewer.is_end_user else "DIDs",
             fields=fields,
             history=history,
+            **did_page_context(self.request, did),
         )
         # The edit form and the actions the viewer may take (dids.views.controls).
         context.update(did_controls(self.request, did, kwargs))
         return context
+
+    @staticmethod
+    def field_value(did: Did, name: str, elements: dict[str, str]) -> str:
+        """An element as the page shows it: dates readable in the viewer's time zone,
+        flags as Yes/No, the API's text otherwise ("" where it has none)."""
+        if name in DETAIL_TIMES:
+            return readable_time(getattr(did, name))
+        if name in DETAIL_FLAGS:
+            return DETAIL_FLAG_TEXT[elements[name]]
+        return elements.get(name, "")

@@ -5,7 +5,8 @@ module points it at the system Chromium (`playwright install` is not available
 here) and adds what portal tests need:
 
 - `signed_in_page(account) -> Page`: a fresh browser context signed in as the
-  account through the real sign-in form of pytest-django's `live_server`;
+  account through the real sign-in form of pytest-django's `live_server`, on the
+  DIDs list (or `next_url`);
 - `screenshot(page, name)`: saves `test-artifacts/screenshots/<test>-<name>.png`.
 
 Mark browser tests with `@pytest.mark.browser`. Using `live_server` makes the test
@@ -78,10 +79,11 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 def signed_in_page(new_context, live_server) -> Callable[..., Any]:
     """Sign `account` in through the sign-in form, in its own browser context.
 
-    Returns the page, on the page the sign-in leads to (the DIDs list, or `next`).
+    Returns the page, on `next_url`: the DIDs list unless told otherwise (most tests
+    start there); `next_url=""` is where signing in itself leads, the home page.
     """
 
-    def sign_in(account: User, password: str = PASSWORD, next_url: str = "") -> Any:
+    def sign_in(account: User, password: str = PASSWORD, next_url: str = "/dids/") -> Any:
         context = new_context(base_url=live_server.url)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()

@@ -27,8 +27,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace", action="store_true", help="delete all portal data and load the demo"
         )
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="scheme and host the portal is served on, for the printed URLs "
+            "(default http://127.0.0.1:8000; ./run demo passes its address)",
+        )
 
-    def handle(self, *args, dids: int, replace: bool, **options) -> None:
+    def handle(self, *args, dids: int, replace: bool, base_url: str, **options) -> None:
         if User.objects.exists() and not replace:
             self.stdout.write(
                 "The database already has accounts: demo not loaded again "
@@ -46,11 +52,11 @@ class Command(BaseCommand):
                     existing_resellers=[User.objects.get(username="reseller")],
                     advance=bar.update,
                 )
-        self.print_credentials()
+        self.print_credentials(base_url.rstrip("/"))
 
-    def print_credentials(self) -> None:
+    def print_credentials(self, base_url: str) -> None:
         scenario = json.loads(DEMO_SCENARIO.read_text(encoding="utf-8"))
-        self.stdout.write(self.style.SUCCESS("\nDemo accounts (sign in at /login/):"))
+        self.stdout.write(self.style.SUCCESS(f"\nDemo accounts (sign in at {base_url}/login/):"))
         for account in scenario["users"]:
             if "password" not in account:
                 continue
@@ -62,7 +68,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS("\nTry the API (GET is allowed in the demo's system settings):")
         )
+        # Ready to paste into a browser or curl: the scheme and host it is served on.
         self.stdout.write(
-            "  /billing/api/dids_get?u=admin&search_status=free&max_results=5"
+            f"  {base_url}/billing/api/dids_get?u=admin&search_status=free&max_results=5"
             f"&hash={api_hash({}, secret)}"
         )
