@@ -18,6 +18,7 @@ from accounts.models import SystemSettings, User
 from dids.lifecycle import TRANSITIONS
 from dids.models import Did, DidHistory
 from dids.services import did_edit
+from dids.tables import ABSENT
 from dids.tests.test_lifecycle import (
     OPERATOR_ALLOWED,
     RESELLER_ALLOWED,
@@ -603,8 +604,9 @@ def test_after_every_action_dids_get_and_the_list_show_the_new_state(
         owner_name,
         device_name,
     )
-    assert (gui_row["status"], gui_row["device"] or "") == (status, device_name)
-    assert gui_row["owner"] == (owner_name if owner_name is not None else "—")
+    # The list shows an empty or absent value as ABSENT (one convention, docs/gui.md).
+    assert (gui_row["status"], gui_row["device"]) == (status, device_name or ABSENT)
+    assert gui_row["owner"] == (owner_name if owner_name is not None else ABSENT)
     if action == "close":
         assert api_row["reserved_for_user_till"] > timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
