@@ -171,7 +171,7 @@ def main() -> None:
         ("blocks, admin, prefix 8", page(admin, "/dids/blocks/?digits=8")),
         ("blocks, admin, prefix 12", page(admin, "/dids/blocks/?digits=12")),
         ("blocks, admin, prefix 12, page 20", page(admin, "/dids/blocks/?digits=12&page=20")),
-        ("blocks, admin, prefix 13 (100 DIDs a block)", page(admin, "/dids/blocks/?digits=13")),
+        ("blocks, admin, prefix 13 (10 DIDs a block)", page(admin, "/dids/blocks/?digits=13")),
         ("blocks, reseller, prefix 12", page(reseller, "/dids/blocks/?digits=12")),
         ("picker users, admin, q=bench1", page(admin, "/dids/pick/users/?q=bench1")),
         ("picker users, admin, q=zzz (no match)", page(admin, "/dids/pick/users/?q=zzz")),
