@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -330,3 +331,18 @@ def test_any_text_is_answered_without_a_server_error(client, world, portal_admin
 
     assert response.status_code == 200
     assert len(response.json()["results"]) <= PAGE
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+def test_the_searched_names_have_trigram_indexes_on_postgresql(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trigram'")
+        names = {row[0] for row in cursor.fetchall()}
+
+    assert names == {
+        "device_name_trigram",
+        "device_extension_trigram",
+        "user_username_trigram",
+        "user_first_name_trigram",
+        "user_last_name_trigram",
+    }

@@ -1,0 +1,29 @@
+"""On PostgreSQL, trigram indexes for the user picker's search (dids/views/pickers.py):
+part of a username, first or last name (`UPPER(username) LIKE '%…%'`) from an index.
+See portal/trigram.py for the extension and its fallback."""
+
+from django.db import migrations
+
+INDEXES = {
+    "user_username_trigram": ("accounts_user", "username"),
+    "user_first_name_trigram": ("accounts_user", "first_name"),
+    "user_last_name_trigram": ("accounts_user", "last_name"),
+}
+
+
+def create(apps, schema_editor):
+    from portal import trigram
+
+    trigram.create(schema_editor, INDEXES)
+
+
+def drop(apps, schema_editor):
+    from portal import trigram
+
+    trigram.drop(schema_editor, INDEXES)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0003_resellers_can_add_their_own_dids")]
+
+    operations = [migrations.RunPython(create, drop)]
