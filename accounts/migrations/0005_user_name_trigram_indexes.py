@@ -24,6 +24,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0003_resellers_can_add_their_own_dids")]
+    dependencies = [("accounts", "0004_api_known_client")]
 
     operations = [migrations.RunPython(create, drop)]

@@ -27,6 +27,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dids", "0005_did_prefix_statistics")]
+    dependencies = [("dids", "0006_did_prefix_statistics")]
 
     operations = [migrations.RunPython(create, drop)]
