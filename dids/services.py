@@ -587,12 +587,13 @@ def dids_apply_each(
     """did_apply for several DIDs, each with its own action and fields, in one
     transaction: the rows are locked together in id order (with their related rows),
     then each is released if due, prechecked and changed exactly as did_apply does
-    (`_change`), saved, and given its history entry (all entries in one INSERT).
+    (`_change`) and given its history entry; the changed rows are saved with one UPDATE
+    and the entries with one INSERT.
 
     A refused change leaves its DID as it is and the others go on: the result says, per
     change in order, None (done, or nothing to change) or its refusal. Deleting is not
-    offered here. For a batch of a few hundred: one round trip per changed DID instead
-    of did_apply's five.
+    offered here. For a batch of a few hundred: four round trips in all, where did_apply
+    takes five per DID.
     """
     now = timezone.now()
     results: list[DidActionRefused | None] = []
@@ -606,6 +607,7 @@ def dids_apply_each(
         )
         locked = {did.pk: did for did in rows}
         history: list[DidHistory] = []
+        columns: set[str] = set()
         for change in changes:
             try:
                 did = locked.get(change.did_id)
@@ -634,8 +636,8 @@ def dids_apply_each(
             if not diff:
                 continue
             changed.updated_at = now
-            changed.save()
             locked[did.pk] = changed
+            columns.update(Did._meta.get_field(name).attname for name in diff)
             history.append(
                 DidHistory(
                     did=changed,
@@ -646,6 +648,10 @@ def dids_apply_each(
                     address=address[:45],
                 )
             )
+        saved = [locked[pk] for pk in dict.fromkeys(entry.did_id for entry in history)]
+        if saved:
+            # One UPDATE for the batch; a column is rewritten only where one of them changed.
+            Did.objects.bulk_update(saved, [*sorted(columns), "updated_at"])
         DidHistory.objects.bulk_create(history)
     return results
 

@@ -115,3 +115,21 @@ def test_deleting_is_not_offered(world, portal_admin):
     [result] = apply_each([DidChange(did.pk, "delete")], portal_admin)
     assert result.code == "not_permitted"
     assert Did.objects.filter(pk=did.pk).exists()
+
+
+def test_a_did_changed_twice_in_a_batch_gets_both_in_order(world, portal_admin):
+    did = DidFactory(number="37060000001")
+    results = apply_each(
+        [
+            DidChange(did.pk, None, fields={"language": "en"}),
+            DidChange(did.pk, "terminate", fields={"language": "lt"}),
+        ],
+        portal_admin,
+    )
+    assert results == [None, None]
+    did.refresh_from_db()
+    assert (did.status, did.language) == ("terminated", "lt")
+    assert [e.changes for e in DidHistory.objects.order_by("pk")] == [
+        {"language": ["", "en"]},
+        {"status": ["free", "terminated"], "language": ["en", "lt"]},
+    ]
