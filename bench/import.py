@@ -104,9 +104,13 @@ def write_files(folder: Path, rows: int, runs: int, page_rows: int) -> dict[str,
     admin = User.objects.system_administrator()
     provider = Provider.objects.filter(owner=None).order_by("pk").first()
     existing = Did.objects.exclude(number__startswith=PREFIX).for_listing().in_contract_order()
-    exported = list(csv.reader(io.StringIO("".join(csv_lines(existing[:rows], admin)))))
+    # Each run and the page get DIDs of their own: an import changes their updated_at,
+    # and an export from before that is (rightly) refused for them.
+    wanted = (rows + page_rows) * runs
+    exported = list(csv.reader(io.StringIO("".join(csv_lines(existing[:wanted], admin)))))
     header, body = exported[0], exported[1:]
     comment = header.index("comment")
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # comments no earlier run has written
     files: dict[str, list[Path]] = {"create": [], "update": [], "page": []}
     for run in range(runs):
         create = folder / f"create-{run}.csv"
@@ -115,14 +119,15 @@ def write_files(folder: Path, rows: int, runs: int, page_rows: int) -> dict[str,
             for i in range(rows):
                 out.write(f"{PREFIX}{run:02d}{i:07d},{provider.pk},en,bench block {run}\n")
         files["create"].append(create)
-        for kind, count in (("update", rows), ("page", page_rows)):
+        start = (rows + page_rows) * run
+        for kind, first, count in (("update", start, rows), ("page", start + rows, page_rows)):
             path = folder / f"{kind}-{run}.csv"
             with path.open("w", newline="") as out:
                 writer = csv.writer(out)
                 writer.writerow(header)
-                for row in body[:count]:
+                for row in body[first : first + count]:
                     row = list(row)
-                    row[comment] = f"bench {kind} {run}"
+                    row[comment] = f"bench {stamp} {kind} {run}"
                     writer.writerow(row)
             files[kind].append(path)
     return files

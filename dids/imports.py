@@ -4,7 +4,7 @@ The dry run and the import are one function, `run_import(…, apply=False | True
 read the whole file, plan every row (create / update / unchanged / reject, with the
 reason) with the services' own checks (`did_create_preview`, `did_preview`, which
 write nothing), and the import then hands each planned row to the services
-(`dids_create_many`, `did_apply`; source *import*, one history entry per DID). No rule
+(`dids_create_many`, `dids_apply_each`; source *import*, one history entry per DID). No rule
 of what a row may do lives here: only how a file's cells become the services' values.
 
 What the file is and what each row may do is documented for users in docs/gui.md
@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import IO, Any
 
-from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import SystemSettings, User
@@ -47,14 +46,15 @@ from .models import Did, Provider, display_name_sql
 from .presentation import rfc3339
 from .services import (
     DidActionRefused,
+    DidChange,
     Source,
     clean_number,
     creation_refusal,
-    did_apply,
     did_create,
     did_create_preview,
     did_current,
     did_preview,
+    dids_apply_each,
     dids_create_many,
     existing_numbers,
 )
@@ -64,7 +64,7 @@ GUI_MAX_BYTES = 5 * 1024 * 1024
 GUI_MAX_ROWS = 10_000
 COMMAND_MAX_BYTES = 200 * 1024 * 1024
 CHUNK_ROWS = 900  # rows planned together: numbers looked up per query (SQLite's 999 limit)
-APPLY_BATCH = 100  # updates per transaction
+APPLY_BATCH = 200  # updates per transaction (dids_apply_each)
 
 CREATE, UPDATE, UNCHANGED, REJECT = "create", "update", "unchanged", "reject"
 OUTCOMES = (CREATE, UPDATE, UNCHANGED, REJECT)
@@ -797,7 +797,7 @@ def stored_state(did: Did) -> dict[str, Any]:
 
 
 def _as_planned(row: PlanRow) -> Callable[[Did], None]:
-    """did_apply's precheck: the locked DID (released if due) is still as planned."""
+    """The services' precheck: the locked DID (released if due) is still as planned."""
 
     def precheck(did: Did) -> None:
         if stored_state(did) != row.state:
@@ -825,21 +825,25 @@ def _apply(rows: list[PlanRow], *, actor: User, address: str) -> None:
                     row.error = refused.message
     updates = [row for row in rows if row.outcome == UPDATE]
     for start in range(0, len(updates), APPLY_BATCH):
-        with transaction.atomic():
-            for row in updates[start : start + APPLY_BATCH]:
-                try:
-                    did_apply(
-                        did_id=row.did_id,
-                        action=row.action,
-                        actor=actor,
-                        source=Source.IMPORT,
-                        address=address,
-                        target=row.target,
-                        fields=row.fields,
-                        precheck=_as_planned(row),
-                    )
-                except DidActionRefused as refused:  # its savepoint is rolled back
-                    row.error = refused.message
+        batch = updates[start : start + APPLY_BATCH]
+        refusals = dids_apply_each(
+            [
+                DidChange(
+                    did_id=row.did_id,
+                    action=row.action,
+                    target=row.target,
+                    fields=row.fields,
+                    precheck=_as_planned(row),
+                )
+                for row in batch
+            ],
+            actor=actor,
+            source=Source.IMPORT,
+            address=address,
+        )
+        for row, refused in zip(batch, refusals, strict=True):
+            if refused is not None:
+                row.error = refused.message
 
 
 # --- The dry run and the import ----------------------------------------------------

@@ -12,7 +12,7 @@ that changes nothing writes nothing.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -565,6 +565,95 @@ def did_edit(
         fields=fields,
         expected_updated_at=expected_updated_at,
     )
+
+
+# --- Many DIDs, each its own change (an import's batch) ----------------------------
+
+
+@dataclass(frozen=True)
+class DidChange:
+    """One DID's change for `dids_apply_each`: did_apply's arguments for it."""
+
+    did_id: int
+    action: str | None = None
+    target: Any = None
+    fields: Mapping[str, Any] | None = None
+    precheck: Callable[[Did], None] | None = None  # raises DidActionRefused to refuse
+
+
+def dids_apply_each(
+    changes: Sequence[DidChange], *, actor: User, source: str, address: str = ""
+) -> list[DidActionRefused | None]:
+    """did_apply for several DIDs, each with its own action and fields, in one
+    transaction: the rows are locked together in id order (with their related rows),
+    then each is released if due, prechecked and changed exactly as did_apply does
+    (`_change`) and given its history entry; the changed rows are saved with one UPDATE
+    and the entries with one INSERT.
+
+    A refused change leaves its DID as it is and the others go on: the result says, per
+    change in order, None (done, or nothing to change) or its refusal. Deleting is not
+    offered here. For a batch of a few hundred: four round trips in all, where did_apply
+    takes five per DID.
+    """
+    now = timezone.now()
+    results: list[DidActionRefused | None] = []
+    with transaction.atomic():
+        rows = (
+            Did.objects.manageable_by(actor)
+            .filter(pk__in=sorted({change.did_id for change in changes}))
+            .select_related(*RELATED)
+            .select_for_update(of=("self",))
+            .order_by("id")
+        )
+        locked = {did.pk: did for did in rows}
+        history: list[DidHistory] = []
+        columns: set[str] = set()
+        for change in changes:
+            try:
+                did = locked.get(change.did_id)
+                if did is None:
+                    raise DidActionRefused("not_found", "No such DID.")
+                if _is_expired(did, now):
+                    _release(did, now)
+                if change.precheck is not None:
+                    change.precheck(did)
+                transition = TRANSITIONS[change.action] if change.action else None
+                if transition is not None and transition.target is None:
+                    raise DidActionRefused("not_permitted", "Deleting is done one DID at a time.")
+                changed = copy.copy(did)  # a refusal half-way leaves `did` as it was
+                diff = _change(
+                    changed,
+                    transition,
+                    actor=actor,
+                    target=change.target,
+                    fields=change.fields,
+                    now=now,
+                )
+            except DidActionRefused as refused:
+                results.append(refused)
+                continue
+            results.append(None)
+            if not diff:
+                continue
+            changed.updated_at = now
+            locked[did.pk] = changed
+            columns.update(Did._meta.get_field(name).attname for name in diff)
+            history.append(
+                DidHistory(
+                    did=changed,
+                    by=actor,
+                    source=source,
+                    action=transition.name if transition is not None else "edit",
+                    changes=diff,
+                    address=address[:45],
+                )
+            )
+        saved = [locked[pk] for pk in dict.fromkeys(entry.did_id for entry in history)]
+        if saved:
+            # One UPDATE for the batch; a column is rewritten only where one of them changed.
+            Did.objects.bulk_update(saved, [*sorted(columns), "updated_at"])
+        DidHistory.objects.bulk_create(history)
+    return results
 
 
 # --- Targets: what an actor may name as the object of an action --------------------
