@@ -624,14 +624,20 @@ def test_user_suggestions_are_the_end_users_of_the_dids_side(client, portal_admi
     }
 
 
-def test_the_page_does_not_query_per_candidate(
-    client, portal_admin, world, django_assert_max_num_queries
-):
-    did = world.did("reserved", held=False)
-    DeviceFactory.create_batch(8, user=world.sys_user)
-    client.force_login(portal_admin)
+def test_the_page_does_not_query_per_candidate(client, portal_admin, world):
+    """The page costs the same queries with two candidate devices as with ten (no N+1),
+    and stays within a small fixed number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    with django_assert_max_num_queries(10):
+    did = world.did("reserved", held=False)
+    client.force_login(portal_admin)
+    client.get(f"/dids/{did.pk}/")  # warm up (session, sites of first use)
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/dids/{did.pk}/")
+    DeviceFactory.create_batch(8, user=world.sys_user)
+    with CaptureQueriesContext(connection) as many:
         response = client.get(f"/dids/{did.pk}/")
 
+    assert len(many) == len(few) <= 14
     assert len(re.findall(r'name="assign_device-choice"', _html(response))) == 10
