@@ -183,6 +183,7 @@ def _rows(rng: random.Random, holders: list[Holder], count: int, start: int, tag
             "tone_zone": rng.choice(TONE_ZONES),
             "grace_time": 0,
             "callerid_name_prefix": "",
+            "custom_sip_header": "",
             "reserved_for_user_till": till,
             "ai_agent_compatible": rng.random() < 0.3,
             "routes_to_openai_project_id": "",
