@@ -9,5 +9,6 @@ app_name = "dids"
 urlpatterns = [
     path("", views.DidListView.as_view(), name="list"),
     path("export.csv", views.DidExportView.as_view(), name="export"),
+    path("bulk/", views.DidBulkView.as_view(), name="bulk"),
     path("<int:pk>/", views.DidDetailView.as_view(), name="detail"),
 ]

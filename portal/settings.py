@@ -149,6 +149,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A bulk action on the DIDs list posts one field per ticked row, and a page holds up
+# to 1,000 rows (dids.tables.MAX_PAGE_SIZE): room for those and the form's own fields.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1100
 # Sent by accounts.middleware on every response: only the portal's own files run.
 CONTENT_SECURITY_POLICY = env.str(
     "DJANGO_CONTENT_SECURITY_POLICY",
