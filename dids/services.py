@@ -654,6 +654,26 @@ def dids_apply_many(
     return outcome
 
 
+# A chunk's rows: every column of the DID, and of its relations what the checks and the
+# history's names read (display names, the dial plan's type), in one query. Fewer
+# columns of the accounts make a chunk markedly cheaper to load.
+CHUNK_COLUMNS: tuple[str, ...] = (
+    *(f.name for f in Did._meta.concrete_fields),
+    # What User.display_name reads.
+    *(
+        f"{side}__{name}"
+        for side in ("user", "reseller")
+        for name in ("username", "first_name", "last_name")
+    ),
+    "device__type",
+    "device__name",
+    "device__extension",
+    "provider__name",
+    "dial_plan__name",
+    "dial_plan__type",
+)
+
+
 def _apply_chunk(
     chunk: list[int],
     transition: Transition | None,
@@ -671,11 +691,11 @@ def _apply_chunk(
         if transition is not None and transition.starts_closing
         else None
     )
-    # Every relation the checks and the history's names read, in the same query.
     rows = (
         Did.objects.manageable_by(actor)
         .filter(pk__in=chunk)
         .select_related(*RELATED)
+        .only(*CHUNK_COLUMNS)
         .order_by("id")
     )
     if write:
