@@ -166,6 +166,9 @@ CONTENT_SECURITY_POLICY = env.str(
 # 0 turns the lockout off.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# The most DIDs one bulk action of the DIDs list may take: it runs within the request,
+# so the server's timeout must cover it (docs/gui.md gives the measured rates).
+DIDS_BULK_LIMIT = env.int("DIDS_BULK_LIMIT", default=100_000)
 
 # --- REST framework: only the dids_get view uses it, with its own classes. --
 REST_FRAMEWORK = {

@@ -11,6 +11,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.forms.models import model_to_dict
 from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import User
 from dids import services
@@ -668,3 +671,77 @@ def test_more_ticked_dids_than_a_page_holds_are_refused(client, portal_admin):
     assert texts(response) == ["Tick at most 1000 DIDs at a time. Nothing was changed."]
     did.refresh_from_db()
     assert did.status == "free"
+
+
+def test_more_dids_than_the_bulk_limit_are_refused(client, portal_admin, settings):
+    settings.DIDS_BULK_LIMIT = 3
+    dids = [DidFactory() for _ in range(4)]
+    client.force_login(portal_admin)
+
+    response = post(client, "terminate", across=True, step="apply")
+
+    assert texts(response) == [
+        "4 DIDs selected: a bulk action takes at most 3 at a time. Narrow the filters "
+        "(e.g. with Max results) and repeat. Nothing was changed."
+    ]
+    assert {Did.objects.get(pk=d.pk).status for d in dids} == {"free"}
+    assert changed_on_page(post(client, "terminate", across=True, query="max_results=3")) == 3
+
+
+def test_select_across_zero_means_the_ticked_dids_only(client, portal_admin):
+    ticked, other = DidFactory(), DidFactory()
+    client.force_login(portal_admin)
+
+    post(client, "terminate", [ticked.pk], step="apply", select_across="0")
+
+    assert Did.objects.get(pk=ticked.pk).status == "terminated"
+    assert Did.objects.get(pk=other.pk).status == "free"
+
+
+# --- Anything posted -----------------------------------------------------------
+
+posted_text = st.one_of(
+    st.sampled_from(["", "0", "1", "-1", "abc", "1e9", "9" * 30, "lt", "\x00"]),
+    # What a form body can carry: any text but lone surrogates, which are no UTF-8.
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=20),
+)
+posted = st.fixed_dictionaries(
+    {
+        "action": st.one_of(st.sampled_from([*ALL_ACTIONS, "", "delete_all"]), posted_text),
+        "step": st.sampled_from(["", "confirm", "apply", "value", "x"]),
+        "select_across": posted_text,
+        "query": st.one_of(
+            st.sampled_from(["", "search_user=abc", "from=0", "max_results=1", "search_status=x"]),
+            posted_text,
+        ),
+        "value": posted_text,
+        "expected": posted_text,
+        "_selected_action": st.lists(posted_text, max_size=4),
+    }
+)
+
+
+@pytest.fixture
+def two_dids(world):
+    return [world.did("active_device", held=True), world.did("terminated", held=False)]
+
+
+@pytest.mark.parametrize("persona", ["portal_admin", "reseller", "accountant"])
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=posted)
+def test_anything_posted_gets_a_page_never_a_server_error(request, two_dids, persona, data):
+    account = request.getfixturevalue(persona)
+    client = Client()
+    client.force_login(account)
+    before = table()
+
+    response = client.post("/dids/bulk/", data)
+
+    assert response.status_code in (200, 302, 403)
+    if not account.may_manage_dids:
+        assert response.status_code == 403
+        assert table() == before

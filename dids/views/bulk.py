@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -40,7 +41,8 @@ class BulkSelectionForm(forms.Form):
     """What the list (and then each step) posts: the action and which DIDs."""
 
     action = forms.ChoiceField()
-    select_across = forms.BooleanField(required=False)
+    # Not a CheckboxInput, which reads any text, "0" too, as ticked.
+    select_across = forms.BooleanField(required=False, widget=forms.HiddenInput)
     query = forms.CharField(required=False, strip=False)
     expected = forms.IntegerField(required=False, min_value=0)
 
@@ -163,6 +165,14 @@ class DidBulkView(CanReadDidsMixin, View):
         except forms.ValidationError as error:
             return self._back(request, back, "The filters are not valid: " + " ".join(error))
         count = selection.count()
+        if count > settings.DIDS_BULK_LIMIT:
+            return self._back(
+                request,
+                back,
+                f"{_dids(count)} selected: a bulk action takes at most "
+                f"{settings.DIDS_BULK_LIMIT:,} at a time. Narrow the filters (e.g. with Max "
+                "results) and repeat. Nothing was changed.",
+            )
         if count == 0:
             return self._back(
                 request,
