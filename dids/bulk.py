@@ -33,6 +33,9 @@ from .services import (
     provider_allowed,
 )
 
+# Beyond this many resellers the "hand to reseller" form asks for an ID, not a choice.
+PICKER_LIMIT = 200
+
 
 @dataclass(frozen=True)
 class BulkAction:
@@ -105,13 +108,16 @@ class BulkAction:
         if self.needs is None:
             return None
         if self.needs == "reseller":
-            return forms.ModelChoiceField(
-                queryset=User.objects.filter(role=User.Role.RESELLER, is_active=True).order_by(
-                    "username"
-                ),
+            resellers = User.objects.filter(role=User.Role.RESELLER, is_active=True)
+            field = forms.ModelChoiceField(
+                queryset=resellers.order_by("username"),
                 label="Reseller",
                 empty_label="— pick a reseller —",
             )
+            if resellers.count() > PICKER_LIMIT:  # no select box of thousands
+                field.widget = forms.TextInput(attrs={"size": 10})
+                field.help_text = "The reseller's ID (Accounts lists them); its name is shown next."
+            return field
         if self.field == "provider":
             return ProviderChoiceField(
                 queryset=usable_providers(actor),

@@ -745,3 +745,17 @@ def test_anything_posted_gets_a_page_never_a_server_error(request, two_dids, per
     if not account.may_manage_dids:
         assert response.status_code == 403
         assert table() == before
+
+
+def test_many_resellers_are_picked_by_id(client, portal_admin, world, monkeypatch):
+    monkeypatch.setattr("dids.bulk.PICKER_LIMIT", 1)  # charlie and dave are more
+    did = world.did("free", held=False)
+    client.force_login(portal_admin)
+
+    asked = post(client, "hand_to_reseller", [did.pk]).content.decode()
+    assert re.search(r'<input type="text" name="value"[^>]*size="10"', asked)
+    assert "<option" not in asked.split('name="value"')[1].split("</div>")[0]
+    confirm = post(client, "hand_to_reseller", [did.pk], step="confirm", value=world.reseller.pk)
+
+    assert "Reseller: <strong>Charlie Resale</strong>" in confirm.content.decode()
+    assert changed_on_page(confirm) == 1
