@@ -116,3 +116,29 @@ def test_ticked_rows_without_javascript(new_context, live_server, screenshot, po
 
     assert page.locator(".messagelist li").all_inner_texts() == ["2 DIDs made free."]
     assert [Did.objects.get(pk=d.pk).status for d in dids] == ["free", "active", "free"]
+
+
+def test_set_language_asks_for_the_value_first(signed_in_page, screenshot, portal_admin):
+    dids = [DidFactory(language="en") for _ in range(3)]
+    page = signed_in_page(portal_admin)
+
+    page.locator("#action-toggle").check()
+    page.select_option("#bulk-action", "set_language")
+    page.click("#bulk-go")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Set language: 3 DIDs"
+    page.fill("#id_value", "two words\u0007")
+    page.click("#bulk-next")
+    page.wait_for_load_state()
+    assert "Language must be one line of text" in page.locator(".errorlist").inner_text()
+    page.fill("#id_value", "lt")
+    screenshot(page, "value")
+    page.click("#bulk-next")
+    page.wait_for_load_state()
+    assert page.locator("#bulk-value").inner_text() == "Language: lt"
+    assert page.locator("#bulk-summary").inner_text() == "3 DIDs change."
+    page.click("#bulk-apply")
+    page.wait_for_load_state()
+
+    assert page.locator(".messagelist li").all_inner_texts() == ["3 DIDs changed (language: lt)."]
+    assert {Did.objects.get(pk=d.pk).language for d in dids} == {"lt"}
