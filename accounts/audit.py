@@ -165,7 +165,29 @@ def audit_record(
     """
     if action == AuditEntry.Action.UPDATE and not changes:
         return None
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        by=by,
+        action=action,
+        instance=instance,
+        changes=changes,
+        object_repr=object_repr,
+        object_type=object_type,
+    )
+    entry.save()
+    return entry
+
+
+def audit_entry(
+    *,
+    by: User | None,
+    action: str,
+    instance: object,
+    changes: list[dict],
+    object_repr: str | None = None,
+    object_type: str | None = None,
+) -> AuditEntry:
+    """One entry, unsaved: for writers that save many at once (bulk_create)."""
+    return AuditEntry(
         actor=by,
         actor_name=by.username if by is not None else "",
         action=action,

@@ -12,9 +12,10 @@ that changes nothing writes nothing.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.audit import audit_record
+from accounts.audit import audit_entry
 from accounts.models import AuditEntry, SystemSettings, User
 
 from .lifecycle import TRANSITIONS, Transition, may_take, refusal
@@ -129,6 +130,12 @@ def _label(name: str) -> str:
 def _sentence_start(label: str) -> str:
     # Not str.capitalize(): it would lower the rest ("Custom sip header", "Callerid").
     return label[:1].upper() + label[1:]
+
+
+def clean_field_value(name: str, value: Any) -> Any:
+    """A field's value checked against its rule (DidActionRefused("invalid") if it fails),
+    for a form that checks a value once before applying it to many DIDs."""
+    return _clean_value(name, value)
 
 
 def _clean_value(name: str, value: Any) -> Any:
@@ -379,8 +386,16 @@ def _check_target(did: Did, transition: Transition, target: Any, actor: User) ->
         TARGET_CHECKS[transition.needs](did, target, actor, _scope_owner(did, actor))
 
 
-def _move(did: Did, transition: Transition, target: Any, actor: User, now: datetime) -> None:
-    """The transition's effects, as its table row says."""
+def _move(
+    did: Did,
+    transition: Transition,
+    target: Any,
+    actor: User,
+    now: datetime,
+    close_days: int | None = None,
+) -> None:
+    """The transition's effects, as its table row says. `close_days`: the system's Days
+    for DID close, when the caller has it already (read here otherwise)."""
     did.status = transition.target
     needs = transition.needs
     if needs == "user":
@@ -396,8 +411,9 @@ def _move(did: Did, transition: Transition, target: Any, actor: User, now: datet
     for name in cleared:
         setattr(did, name, None)
     if transition.starts_closing:
-        days = SystemSettings.load().days_for_did_close
-        did.reserved_for_user_till = now + timedelta(days=days)
+        if close_days is None:
+            close_days = SystemSettings.load().days_for_did_close
+        did.reserved_for_user_till = now + timedelta(days=close_days)
 
 
 def _refused_transition(did: Did, transition: Transition, actor: User) -> None:
@@ -421,10 +437,12 @@ def _change(
     target: Any,
     fields: Mapping[str, Any] | None,
     now: datetime,
+    close_days: int | None = None,
 ) -> dict | None:
-    """The steps every write takes on one locked DID (`did_apply`), and its dry run
-    (`did_preview`): the transition's refusal, its target, its effects, then the
-    fields. The DID changes in memory only; nothing is written here.
+    """The steps every write takes on one locked DID, single (`did_apply`), its dry run
+    (`did_preview`) or in bulk (`dids_apply_many`, `dids_apply_each`): the transition's
+    refusal, its target, its effects, then the fields. The DID changes in memory only;
+    nothing is written here.
 
     Returns the changes as the history keeps them (old → new; empty: nothing would
     change), or None when the action deletes the DID. Raises DidActionRefused.
@@ -436,7 +454,7 @@ def _change(
         _check_target(did, transition, target, actor)
         if transition.target is None:
             return None
-        _move(did, transition, target, actor, now)
+        _move(did, transition, target, actor, now, close_days)
     if fields:
         _apply_fields(did, fields, actor, holder_id)
     return snapshot_changes(before, did_snapshot(did))
@@ -496,8 +514,13 @@ def did_apply(
 
 def _delete(did: Did, actor: User, source: str, address: str) -> None:
     """The DID goes with its history; the audit log keeps who deleted which number."""
+    _deletion_audit(did, actor, source, address).save()
+    did.delete()
+
+
+def _deletion_audit(did: Did, actor: User, source: str, address: str) -> AuditEntry:
     channel = Source(source).label
-    audit_record(
+    return audit_entry(
         by=actor,
         action=AuditEntry.Action.DELETE,
         instance=did,
@@ -509,7 +532,6 @@ def _delete(did: Did, actor: User, source: str, address: str) -> None:
             {"field": "Through", "note": f"{channel}" + (f" from {address}" if address else "")},
         ],
     )
-    did.delete()
 
 
 def _wrapper(action: str, needs: str | None = None) -> Callable[..., Did | None]:
@@ -754,6 +776,191 @@ def did_preview(
     if changes is None:
         return Preview(did=None, before=before, changes={})
     return Preview(did=did, before=before, changes=changes)
+
+
+# --- Many DIDs at once ------------------------------------------------------------
+
+BULK_CHUNK = 1000
+EXAMPLES_KEPT = 5
+NOT_FOUND_REASON = "No such DID: deleted meanwhile, or not one you may change."
+UNCHANGED_REASON = "The DID has this value already: nothing to change."
+
+
+@dataclass
+class Skipped:
+    """The DIDs skipped for one reason: how many, and the first few (id, number)."""
+
+    count: int = 0
+    examples: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class BulkOutcome:
+    """What a run of `dids_apply_many` changed (or, dry, would change) and what it skipped."""
+
+    changed: int = 0
+    skipped: dict[str, Skipped] = field(default_factory=dict)
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(group.count for group in self.skipped.values())
+
+    def skip(self, reason: str, did: Did | None = None, count: int = 1) -> None:
+        group = self.skipped.setdefault(reason, Skipped())
+        group.count += count
+        if did is not None and len(group.examples) < EXAMPLES_KEPT:
+            group.examples.append((did.pk, did.number))
+
+
+def skip_reason(refused: DidActionRefused, did: Did) -> str:
+    """A refusal's message for any DID it applies to ("The DID is terminated: …"), so that
+    refusals for the same reason group together whatever the number."""
+    return refused.message.replace(f"DID {did.number}", "The DID")
+
+
+def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    iterator = iter(ids)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def dids_apply_many(
+    *,
+    ids: Iterable[int],
+    action: str | None,
+    actor: User,
+    source: str,
+    address: str = "",
+    target: Any = None,
+    fields: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    chunk_size: int = BULK_CHUNK,
+) -> BulkOutcome:
+    """`did_apply` on many DIDs: the same per-DID steps (`_change`), written in bulk.
+
+    `ids` is consumed `chunk_size` at a time (pass an iterator: nothing holds every id).
+    Each chunk is its own transaction: its rows are locked in id order (`SELECT … FOR
+    UPDATE`), each DID is checked and changed in memory as `did_apply` would, then the
+    changed rows are written with one UPDATE per distinct set of new values and their
+    history entries with one INSERT. A refused DID is skipped with the reason and left
+    as it is; a DID that no longer exists for the actor is skipped as not found.
+    `dry_run`: the same evaluation without locks or writes (the confirmation page).
+    """
+    transition = TRANSITIONS[action] if action else None
+    outcome = BulkOutcome()
+    for chunk in _chunks(ids, chunk_size):
+        if dry_run:
+            _apply_chunk(chunk, transition, actor, source, address, target, fields, outcome, False)
+        else:
+            with transaction.atomic():
+                _apply_chunk(
+                    chunk, transition, actor, source, address, target, fields, outcome, True
+                )
+    return outcome
+
+
+# A chunk's rows: every column of the DID, and of its relations what the checks and the
+# history's names read (display names, the dial plan's type), in one query. Fewer
+# columns of the accounts make a chunk markedly cheaper to load.
+CHUNK_COLUMNS: tuple[str, ...] = (
+    *(f.name for f in Did._meta.concrete_fields),
+    # What User.display_name reads.
+    *(
+        f"{side}__{name}"
+        for side in ("user", "reseller")
+        for name in ("username", "first_name", "last_name")
+    ),
+    "device__type",
+    "device__name",
+    "device__extension",
+    "provider__name",
+    "dial_plan__name",
+    "dial_plan__type",
+)
+
+
+def _apply_chunk(
+    chunk: list[int],
+    transition: Transition | None,
+    actor: User,
+    source: str,
+    address: str,
+    target: Any,
+    fields: Mapping[str, Any] | None,
+    outcome: BulkOutcome,
+    write: bool,
+) -> None:
+    now = timezone.now()
+    close_days = (
+        SystemSettings.load().days_for_did_close
+        if transition is not None and transition.starts_closing
+        else None
+    )
+    rows = (
+        Did.objects.manageable_by(actor)
+        .filter(pk__in=chunk)
+        .select_related(*RELATED)
+        .only(*CHUNK_COLUMNS)
+        .order_by("id")
+    )
+    if write:
+        rows = rows.select_for_update(of=("self",))
+    dids = list(rows)
+    missing = len(set(chunk)) - len(dids)
+    if missing:
+        outcome.skip(NOT_FOUND_REASON, count=missing)
+    updates: dict[tuple, list[int]] = {}
+    history: list[DidHistory] = []
+    deleted: list[Did] = []
+    name = transition.name if transition is not None else "edit"
+    for did in dids:
+        if _is_expired(did, now):
+            _release(did, now, write=write)
+        try:
+            changes = _change(
+                did,
+                transition,
+                actor=actor,
+                target=target,
+                fields=fields,
+                now=now,
+                close_days=close_days,
+            )
+        except DidActionRefused as refused:
+            outcome.skip(skip_reason(refused, did), did)
+            continue
+        if changes is not None and not changes:
+            outcome.skip(UNCHANGED_REASON, did)
+            continue
+        outcome.changed += 1
+        if changes is None:
+            deleted.append(did)
+            continue
+        did.updated_at = now
+        # Only the columns that changed, so that DIDs changed alike share one UPDATE.
+        columns = [Did._meta.get_field(key).attname for key in sorted(changes)]
+        values = tuple((column, getattr(did, column)) for column in [*columns, "updated_at"])
+        updates.setdefault(values, []).append(did.pk)
+        history.append(
+            DidHistory(
+                did_id=did.pk,
+                by=actor,
+                source=source,
+                action=name,
+                changes=changes,
+                address=address[:45],
+            )
+        )
+    if not write:
+        return
+    for values, pks in updates.items():
+        Did.objects.filter(pk__in=pks).update(**dict(values))
+    DidHistory.objects.bulk_create(history)
+    if deleted:
+        AuditEntry.objects.bulk_create(
+            [_deletion_audit(did, actor, source, address) for did in deleted]
+        )
+        Did.objects.filter(pk__in=[did.pk for did in deleted]).delete()
 
 
 # --- Creating DIDs ---------------------------------------------------------------

@@ -141,8 +141,28 @@ class CommentColumn(ElementColumn):
 
 
 class DidTable(tables.Table):
-    """The DIDs list. Construct with `viewer=`: the columns depend on the viewer's role."""
+    """The DIDs list. Construct with `viewer=`: the columns depend on the viewer's role;
+    `selectable=True` adds the leading checkbox column of bulk actions (dids.views.bulk)."""
 
+    # Posted as `_selected_action`, the Django admin's name; static/dids/bulk.js drives
+    # the header checkbox (hidden without JavaScript, where it could do nothing).
+    selection = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th": {"class": "action-checkbox-column"},
+            "td": {"class": "action-checkbox"},
+            "th__input": {
+                "id": "action-toggle",
+                "hidden": "hidden",
+                "aria-label": "Select every DID on this page",
+            },
+            "td__input": {
+                "name": "_selected_action",
+                "class": "action-select",
+                "aria-label": lambda record: f"Select DID {record.number}",
+            },
+        },
+    )
     id = ElementColumn("id", verbose_name="ID")
     did = DidNumberColumn("did", verbose_name="DID")
     provider = ElementColumn("provider", verbose_name="Provider")
@@ -167,11 +187,15 @@ class DidTable(tables.Table):
         page_field = "page"
         per_page_field = "per_page"
 
-    def __init__(self, data: QuerySet, *, viewer: User, **kwargs: Any) -> None:
+    def __init__(
+        self, data: QuerySet, *, viewer: User, selectable: bool = False, **kwargs: Any
+    ) -> None:
         self.viewer = viewer
         self.allowed = role_elements(viewer)
         # A role never gets a column for an element that the API hides from it.
         hidden = [name for name in self.base_columns if self._element(name) not in self.allowed]
+        if selectable:  # the checkbox column is no element: always in `hidden` above
+            hidden.remove("selection")
         kwargs["exclude"] = (*kwargs.get("exclude", ()), *hidden)
         self._elements: dict[int, dict[str, str]] = {}
         super().__init__(data, **kwargs)

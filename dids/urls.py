@@ -16,6 +16,7 @@ urlpatterns = [
     path("add/", views.DidCreateView.as_view(), name="create"),
     path("import/", views.DidImportView.as_view(), name="import"),
     path("import/<uuid:pk>/", views.DidImportPlanView.as_view(), name="import_plan"),
+    path("bulk/", views.DidBulkView.as_view(), name="bulk"),
     path("<int:pk>/", views.DidDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.DidEditView.as_view(), name="edit"),
     path("<int:pk>/action/<slug:action>/", views.DidActionView.as_view(), name="action"),

@@ -159,6 +159,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A bulk action on the DIDs list posts one field per ticked row, and a page holds up
+# to 1,000 rows (dids.tables.MAX_PAGE_SIZE): room for those and the form's own fields.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1100
 # Sent by accounts.middleware on every response: only the portal's own files run.
 CONTENT_SECURITY_POLICY = env.str(
     "DJANGO_CONTENT_SECURITY_POLICY",
@@ -173,6 +176,9 @@ CONTENT_SECURITY_POLICY = env.str(
 # 0 turns the lockout off.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# The most DIDs one bulk action of the DIDs list may take: it runs within the request,
+# so the server's timeout must cover it (docs/gui.md gives the measured rates).
+DIDS_BULK_LIMIT = env.int("DIDS_BULK_LIMIT", default=100_000)
 
 # --- REST framework: only the dids_get view uses it, with its own classes. --
 REST_FRAMEWORK = {

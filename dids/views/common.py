@@ -37,10 +37,11 @@ class CanReadDidsMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
-def listing_query(request: HttpRequest) -> QueryDict:
-    """The request's parameters, with the account's Hide terminated preference filled in
-    when the URL does not say (an empty value counts as absent, as in the API)."""
-    data = request.GET.copy()
+def listing_query(request: HttpRequest, data: QueryDict | None = None) -> QueryDict:
+    """The request's parameters (or `data`, e.g. the list's query that a bulk action
+    posts), with the account's Hide terminated preference filled in when they do not
+    say (an empty value counts as absent, as in the API)."""
+    data = request.GET.copy() if data is None else data.copy()
     if not data.get(HIDE_TERMINATED):
         data[HIDE_TERMINATED] = "1" if request.user.hide_terminated_dids else "0"
     return data

@@ -15,6 +15,7 @@ redirects to the equivalent GET URL, which always carries the parameter explicit
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from django_tables2 import SingleTableMixin
 
 from accounts.models import User
 
+from ..bulk import BulkAction, offered_actions
 from ..filters import DidFilterSet
 from ..tables import MAX_PAGE_SIZE, DidTable
 from .common import HIDE_TERMINATED, CanReadDidsMixin, listing_query, visible_dids
@@ -89,8 +91,13 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
         context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
         return self.render_to_response(context)
 
+    @cached_property
+    def bulk_actions(self) -> list[BulkAction]:
+        return offered_actions(self.request.user)
+
     def get_table_kwargs(self) -> dict[str, Any]:
-        return {"viewer": self.request.user}
+        # Checkboxes only for those offered a bulk action (dids.views.bulk).
+        return {"viewer": self.request.user, "selectable": bool(self.bulk_actions)}
 
     def get_table_pagination(self, table: DidTable) -> dict[str, Any]:
         return {"per_page": self.request.user.items_per_page}
@@ -113,6 +120,7 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
             export_url=f"{reverse('dids:export')}?{query.urlencode()}",
             current_query=query.urlencode(),
             page_sizes=sorted({*PAGE_SIZE_CHOICES, user.items_per_page}),
+            bulk_actions=self.bulk_actions,
         )
         return context
 
