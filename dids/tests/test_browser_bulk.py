@@ -101,6 +101,7 @@ def test_ticked_rows_without_javascript(new_context, live_server, screenshot, po
     page.fill("#id_password", PASSWORD)
     page.click("#login-form input[type=submit]")
     page.wait_for_load_state()
+    page.goto("/dids/")  # signing in lands on the home page
 
     assert page.locator("#action-toggle").is_hidden()  # it needs JavaScript
     page.check(f"input.action-select[value='{dids[0].pk}']")

@@ -31,7 +31,13 @@ def test_admin_creates_a_range(signed_in_page, screenshot, portal_admin, reselle
     # A range that meets an existing number: refused whole, the clash named.
     page.fill("#id_numbers", "37060000000-37060000099")
     page.select_option("#id_provider", label=f"Telia (#{telia.pk})")
-    page.fill("#id_reseller", str(reseller.pk))
+    # The reseller field is a name picker: type part of the name, choose the match.
+    box = page.locator("#id_reseller_search")
+    box.click()
+    box.press_sequentially("charlie", delay=30)
+    option = page.locator("#id_reseller_search_list li", has_text="Charlie Resale")
+    option.wait_for()
+    option.click()
     page.fill("#id_language", "lt")
     page.click("#did-create-form input[type=submit]")
     assert "1 of these numbers exist already: 37060000050. Nothing was created." in (
