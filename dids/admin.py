@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Device, DialPlan, Did, DidHistory, Provider
+from .models import Device, DialPlan, Did, DidHistory, DidImport, Provider
 
 
 @admin.register(Provider)
@@ -55,3 +55,16 @@ class DidHistoryAdmin(admin.ModelAdmin):
     list_select_related = ("did", "by")
     list_filter = ("source", "action")
     raw_id_fields = ("did", "by")
+
+
+@admin.register(DidImport)
+class DidImportAdmin(admin.ModelAdmin):
+    """Uploaded files and their dry runs: read-only here (the import pages write them)."""
+
+    list_display = ("id", "state")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -46,7 +46,13 @@ def test_an_operator_takes_a_did_through_its_life(
     screenshot(page, "free")
 
     # Reserve for user: type the user's id (the picker's fallback) and press the button.
-    page.fill("#id_reserve-target", str(end_user.pk))
+    # The user field is a name picker: type part of the name, choose the match.
+    box = page.locator("#id_reserve-target_search")
+    box.click()
+    box.press_sequentially(end_user.username, delay=30)
+    option = page.locator("#id_reserve-target_search_list li", has_text=end_user.username)
+    option.wait_for()
+    option.click()
     page.click("#action-reserve button.default")
     assert status_of(page) == "Reserved"
     assert message_of(page) == (

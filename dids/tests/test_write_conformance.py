@@ -25,7 +25,7 @@ from accounts.models import AuditEntry, User
 from dids.models import Did, DidHistory
 from dids.scenario import load_scenario
 
-EXAMPLE = Path(__file__).resolve().parent / "data" / "example.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "example.json"
 SYSTEM = "s3cr3t-system"
 NORTHWIND = "s3cr3t-northwind"
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
