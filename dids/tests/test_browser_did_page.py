@@ -83,7 +83,10 @@ def test_an_operator_takes_a_did_through_its_life(
             strict=True,
         )
     )
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fields["Reserved for user till"])
+    # The page shows dates readably in the viewer's time zone (the API keeps RFC 3339).
+    assert re.fullmatch(
+        r"\d{1,2} \w{3} \d{4}, \d\d:\d\d:\d\d \S+", fields["Reserved for user till"]
+    )
     note = page.locator("#did-closing-note").inner_text()
     assert "Days for DID close (30 days)" in note
     assert "then becomes free by itself" in note
@@ -125,7 +128,8 @@ def test_a_reseller_works_on_its_own_did(signed_in_page, screenshot, reseller, r
     assert status_of(page) == "Reserved"
 
     # A device of another user than the one it is reserved for: refused at the field.
-    page.fill("#id_assign_device-target", "999999")
+    # The picker offers only what may be picked; a crafted id is refused by the server.
+    page.locator("#id_assign_device-target").evaluate("el => { el.value = '999999'; }")
     page.click("#action-assign_device button.default")
     assert page.locator("#action-assign_device .errorlist").inner_text() == (
         "There is no device with ID 999999 that you may pick."
