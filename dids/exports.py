@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
 from accounts.models import User
 
-from .presentation import did_elements, role_elements
+from .presentation import Presenter, did_rows, role_elements
+from .streaming import RowStream
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -22,7 +23,6 @@ ALSO_QUOTED = ";\t"
 LINE_END = "\r\n"
 # Elements that repeat another one in the CSV (the API keeps both for old clients).
 REDUNDANT = frozenset({"did_number", "did_status"})
-CHUNK_SIZE = 2000
 # Lines are sent in blocks of about this many characters: one write per line would
 # mean one socket send per DID under a real WSGI server.
 BLOCK_SIZE = 64 * 1024
@@ -50,28 +50,36 @@ class _Echo:
 def csv_lines(dids: QuerySet, viewer: User) -> Iterator[str]:
     """The header, then one line per DID; absent elements are empty cells.
 
-    The queryset is read in chunks, so memory does not grow with the number of DIDs.
+    The rows flow from a server-side cursor (dids.streaming), so memory does not grow
+    with the number of DIDs and the first line leaves at once.
     """
     columns = export_columns(viewer)
-    allowed = role_elements(viewer)
+    presenter = Presenter(viewer)
     writer = csv.writer(_Echo(), lineterminator=LINE_END + ALSO_QUOTED)
     cut = -len(ALSO_QUOTED)
     yield writer.writerow(columns)[:cut]
-    rows: Iterable = dids.iterator(chunk_size=CHUNK_SIZE)
-    for did in rows:
-        elements = did_elements(did, viewer, allowed)
-        yield writer.writerow([csv_safe(elements.get(name, "")) for name in columns])[:cut]
+    rows = RowStream(did_rows(dids))
+    try:
+        for row in rows:
+            elements = presenter.elements(row)
+            yield writer.writerow([csv_safe(elements.get(name, "")) for name in columns])[:cut]
+    finally:
+        rows.close()
 
 
 def csv_blocks(dids: QuerySet, viewer: User) -> Iterator[str]:
     """`csv_lines` gathered into blocks of about BLOCK_SIZE characters, for streaming."""
     block: list[str] = []
     size = 0
-    for line in csv_lines(dids, viewer):
-        block.append(line)
-        size += len(line)
-        if size >= BLOCK_SIZE:
-            yield "".join(block)
-            block, size = [], 0
+    lines = csv_lines(dids, viewer)
+    try:
+        for line in lines:
+            block.append(line)
+            size += len(line)
+            if size >= BLOCK_SIZE:
+                yield "".join(block)
+                block, size = [], 0
+    finally:
+        lines.close()  # at once, also when the client goes away: ends the row stream
     if block:
         yield "".join(block)

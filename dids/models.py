@@ -192,7 +192,11 @@ class DialPlan(models.Model):
 
     @property
     def display(self) -> str:
-        return f"{self.name} ({self.type})"
+        return dial_plan_display(self.name, self.type)
+
+
+def dial_plan_display(name: str, type_: str) -> str:
+    return f"{name} ({type_})"
 
 
 def display_name_sql(prefix: str) -> Coalesce:
@@ -356,11 +360,15 @@ class Did(models.Model):
 
     @property
     def call_limit_display(self) -> str:
-        return "Unlimited" if self.call_limit == 0 else str(self.call_limit)
+        return call_limit_display(self.call_limit)
 
     def comment_for(self, account: User) -> str:
         """The comment the account's side writes (contract §5)."""
         return self.reseller_comment if account.writes_reseller_comment else self.comment
+
+
+def call_limit_display(limit: int) -> str:
+    return "Unlimited" if limit == 0 else str(limit)
 
 
 class DidHistory(models.Model):

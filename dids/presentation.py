@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from accounts.models import User
+from django.db.models import QuerySet
+from django.db.models.query import ValuesListIterable
 
-from .models import Did
+from accounts.models import User, display_name
+
+from .models import Did, call_limit_display, device_display, dial_plan_display
 
 # Every element, in the contract's order.
 ELEMENTS: tuple[str, ...] = (
@@ -58,49 +62,191 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def did_elements(did: Did, viewer: User, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
-    """The elements of one DID for the viewer, in order, absent ones left out.
+class DidRow(NamedTuple):
+    """What the elements of one DID are made of: one row of one query, no model instance.
 
-    `allowed` is `role_elements(viewer)`; pass it in when rendering many rows.
+    Lists, exports and `dids_get` read these straight from the database (`did_rows`);
+    a single model instance becomes one with `row_of`.
     """
-    allowed = allowed if allowed is not None else role_elements(viewer)
-    return dict(_elements(did, viewer, frozenset(allowed)))
+
+    id: int
+    number: str
+    status: str
+    language: str
+    ai_agent_compatible: bool
+    routes_to_openai_project_id: str
+    updated_at: datetime | None
+    call_limit: int
+    comment: str
+    reseller_comment: str
+    tone_zone: str
+    reserved_for_user_till: datetime | None
+    provider_id: int | None
+    provider_name: str | None
+    reseller_id: int | None
+    reseller_first_name: str | None
+    reseller_last_name: str | None
+    reseller_username: str | None
+    owner_name: str | None
+    user_id: int | None
+    device_id: int | None
+    device_type: str | None
+    device_name: str | None
+    device_extension: str | None
+    dial_plan_id: int | None
+    dial_plan_name: str | None
+    dial_plan_type: str | None
 
 
-def _elements(did: Did, viewer: User, allowed: frozenset[str]) -> Iterator[tuple[str, str]]:
-    def shown(name: str) -> bool:
-        return name in allowed
+# The query path of each DidRow field (`owner_name` is Did.objects.with_owner_name()'s
+# annotation: the same SQL expression that search_did_owner filters on).
+# The query path of each DidRow field, field by field; `owner_name` is
+# Did.objects.with_owner_name()'s annotation, the SQL expression search_did_owner uses.
+ROW_SOURCES: tuple[str, ...] = (
+    "id",
+    "number",
+    "status",
+    "language",
+    "ai_agent_compatible",
+    "routes_to_openai_project_id",
+    "updated_at",
+    "call_limit",
+    "comment",
+    "reseller_comment",
+    "tone_zone",
+    "reserved_for_user_till",
+    "provider_id",
+    "provider__name",
+    "reseller_id",
+    "reseller__first_name",
+    "reseller__last_name",
+    "reseller__username",
+    "owner_name",
+    "user_id",
+    "device_id",
+    "device__type",
+    "device__name",
+    "device__extension",
+    "dial_plan_id",
+    "dial_plan__name",
+    "dial_plan__type",
+)
 
-    yield "did", did.number
-    yield "did_number", did.number
-    if shown("provider"):
-        yield "provider", did.provider.name if did.provider_id else ""
-    yield "language", did.language
-    yield "status", did.status_label
-    yield "did_status", did.status
-    yield "ai_agent_compatible", "true" if did.ai_agent_compatible else "false"
-    yield "routes_to_openai_project_id", did.routes_to_openai_project_id
-    if did.updated_at is not None:
-        yield "updated_at", rfc3339(did.updated_at)
-    if shown("reseller") and did.reseller_id is not None:
-        yield "reseller", did.reseller.display_name
-    # `owner_name` is annotated by Did.objects.with_owner_name() (part of for_listing()):
-    # the same SQL expression that search_did_owner filters on.
-    if did.owner_name is not None:
-        yield "owner", did.owner_name
-    yield "device", did.device.display if did.device_id else ""
-    if shown("dial_plan"):
-        yield "dial_plan", did.dial_plan.display if did.dial_plan_id else ""
-    yield "simultaneous_call_limit", did.call_limit_display
-    comment = did.comment_for(viewer)
-    if comment:
-        yield "comment", comment
-    if shown("tone_zone"):
-        yield "tone_zone", did.tone_zone
-    yield "id", str(did.id)
-    if did.device_id is not None:
-        yield "device_id", str(did.device_id)
-    if did.user_id is not None:
-        yield "user_id", str(did.user_id)
-    if did.status == Did.Status.CLOSED and did.reserved_for_user_till is not None:
-        yield "reserved_for_user_till", rfc3339(did.reserved_for_user_till)
+
+class _DidRowIterable(ValuesListIterable):
+    """`values_list()`'s rows as DidRows (as `named=True` does with a class of its own)."""
+
+    def __iter__(self) -> Iterator[DidRow]:
+        return map(DidRow._make, super().__iter__())
+
+
+def did_rows(dids: QuerySet) -> QuerySet:
+    """The DIDs of a queryset as DidRows, in its order: one query with only the columns
+    the elements need, no model instances. Iterate it with `.iterator()` when large."""
+    if "owner_name" not in dids.query.annotations:
+        dids = dids.with_owner_name()
+    rows = dids.values_list(*ROW_SOURCES)
+    rows._iterable_class = _DidRowIterable
+    return rows
+
+
+def row_of(did: Did) -> DidRow:
+    """A model instance as a DidRow (its `owner_name` annotation, if any, included)."""
+    provider, reseller, device, dial_plan = did.provider, did.reseller, did.device, did.dial_plan
+    return DidRow(
+        did.id,
+        did.number,
+        did.status,
+        did.language,
+        did.ai_agent_compatible,
+        did.routes_to_openai_project_id,
+        did.updated_at,
+        did.call_limit,
+        did.comment,
+        did.reseller_comment,
+        did.tone_zone,
+        did.reserved_for_user_till,
+        did.provider_id,
+        provider.name if provider else None,
+        did.reseller_id,
+        reseller.first_name if reseller else None,
+        reseller.last_name if reseller else None,
+        reseller.username if reseller else None,
+        getattr(did, "owner_name", None),
+        did.user_id,
+        did.device_id,
+        device.type if device else None,
+        device.name if device else None,
+        device.extension if device else None,
+        did.dial_plan_id,
+        dial_plan.name if dial_plan else None,
+        dial_plan.type if dial_plan else None,
+    )
+
+
+STATUS_LABELS: dict[str, str] = dict(Did.Status.choices)
+
+
+class Presenter:
+    """The elements of DIDs for one viewer: the role's rules worked out once, then
+    applied to any number of rows (the hot loop of lists, exports and `dids_get`)."""
+
+    def __init__(self, viewer: User, allowed: tuple[str, ...] | None = None) -> None:
+        self.allowed = allowed if allowed is not None else role_elements(viewer)
+        shown = frozenset(self.allowed)
+        self.provider = "provider" in shown
+        self.reseller = "reseller" in shown
+        self.dial_plan = "dial_plan" in shown
+        self.tone_zone = "tone_zone" in shown
+        self.reseller_comment = viewer.writes_reseller_comment
+
+    def elements(self, row: DidRow) -> dict[str, str]:
+        """The elements of one DID, in the contract's order, absent ones left out."""
+        number = row.number
+        out = {"did": number, "did_number": number}
+        if self.provider:
+            out["provider"] = row.provider_name if row.provider_id is not None else ""
+        out["language"] = row.language
+        out["status"] = STATUS_LABELS[row.status]
+        out["did_status"] = row.status
+        out["ai_agent_compatible"] = "true" if row.ai_agent_compatible else "false"
+        out["routes_to_openai_project_id"] = row.routes_to_openai_project_id
+        if row.updated_at is not None:
+            out["updated_at"] = rfc3339(row.updated_at)
+        if self.reseller and row.reseller_id is not None:
+            out["reseller"] = display_name(
+                row.reseller_first_name, row.reseller_last_name, row.reseller_username
+            )
+        if row.owner_name is not None:
+            out["owner"] = row.owner_name
+        out["device"] = (
+            device_display(row.device_type, row.device_name, row.device_extension)
+            if row.device_id is not None
+            else ""
+        )
+        if self.dial_plan:
+            out["dial_plan"] = (
+                dial_plan_display(row.dial_plan_name, row.dial_plan_type)
+                if row.dial_plan_id is not None
+                else ""
+            )
+        out["simultaneous_call_limit"] = call_limit_display(row.call_limit)
+        comment = row.reseller_comment if self.reseller_comment else row.comment
+        if comment:
+            out["comment"] = comment
+        if self.tone_zone:
+            out["tone_zone"] = row.tone_zone
+        out["id"] = str(row.id)
+        if row.device_id is not None:
+            out["device_id"] = str(row.device_id)
+        if row.user_id is not None:
+            out["user_id"] = str(row.user_id)
+        if row.status == Did.Status.CLOSED and row.reserved_for_user_till is not None:
+            out["reserved_for_user_till"] = rfc3339(row.reserved_for_user_till)
+        return out
+
+
+def did_elements(did: Did, viewer: User, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
+    """The elements of one DID (a model instance) for the viewer, in order, absent ones
+    left out. Many rows: `Presenter(viewer).elements` over `did_rows(queryset)`."""
+    return Presenter(viewer, allowed).elements(row_of(did))

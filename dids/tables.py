@@ -1,7 +1,7 @@
 """The DIDs list as a django-tables2 table: the contract's elements as columns.
 
 Which columns a viewer gets comes from `dids.presentation.role_elements` and what a
-cell shows from `dids.presentation.did_elements`, so the list never shows a column
+cell shows from `dids.presentation (Presenter)`, so the list never shows a column
 or a value that `dids_get` hides from the same account. Sorting happens in the
 database (django-tables2 hands each column the queryset), always with the id as
 the last key so that pages never overlap or skip rows.
@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from accounts.models import User
 
 from .models import Did, display_name_sql
-from .presentation import did_elements, role_elements
+from .presentation import Presenter, role_elements, row_of
 
 # The largest page a person (or a crafted `per_page`) may ask for; export is for more.
 MAX_PAGE_SIZE = 1000
@@ -88,7 +88,7 @@ def sorted_by(queryset: QuerySet, keys: list[Expression], descending: bool) -> Q
 
 
 class ElementColumn(tables.Column):
-    """One contract element as a column; the value comes from `did_elements`."""
+    """One contract element as a column; the value comes from dids.presentation."""
 
     def __init__(self, element: str, **kwargs: Any) -> None:
         self.element = element
@@ -198,6 +198,7 @@ class DidTable(tables.Table):
             hidden.remove("selection")
         kwargs["exclude"] = (*kwargs.get("exclude", ()), *hidden)
         self._elements: dict[int, dict[str, str]] = {}
+        self._presenter = Presenter(viewer, self.allowed)
         super().__init__(data, **kwargs)
 
     @cached_property
@@ -214,9 +215,9 @@ class DidTable(tables.Table):
         return column.element if isinstance(column, ElementColumn) else name
 
     def elements(self, did: Did) -> dict[str, str]:
-        """`did_elements` of a row, computed once per row for all its cells."""
+        """The row's elements (dids.presentation), computed once per row for all its cells."""
         if did.pk not in self._elements:
-            self._elements[did.pk] = did_elements(did, self.viewer, self.allowed)
+            self._elements[did.pk] = self._presenter.elements(row_of(did))
         return self._elements[did.pk]
 
     def paginate(self, *args: Any, per_page: int | None = None, **kwargs: Any) -> None:

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.authentication import known_client_record
 from accounts.models import ApiKnownClient, User
 from dids.api.testing import SECRET_HASH, body_of, call, rows_of
-from dids.api.views import DidsGetView
 from dids.models import Did
+from dids.streaming import CHUNK_SIZE
 from portal.testing.factories import (
     ApiSettingsFactory,
     DeviceFactory,
@@ -64,7 +64,7 @@ def test_query_count_does_not_grow_with_rows(client, people, username):
     make_dids(3, **people)
     few = queries_for(client, username)
     # More rows than one database chunk, to cross a fetch boundary.
-    more = DidsGetView.chunk_size + 7
+    more = CHUNK_SIZE + 7
     Did.objects.all().delete()
     make_dids(more, **people)
     many = queries_for(client, username)

@@ -1,0 +1,113 @@
+"""Large responses read their rows through a server-side cursor that does not wait for
+the whole result (dids.streaming): WITHOUT HOLD, inside a transaction of its own that
+ends when the response is closed, also when the client leaves half-way."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from accounts.models import User
+from dids.api.testing import DIDS_GET_URL, SECRET_HASH
+from dids.exports import csv_blocks
+from dids.models import Did
+from dids.presentation import did_rows
+from dids.streaming import CHUNK_SIZE, RowStream
+from portal.testing.factories import DidFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def postgresql_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side cursors are PostgreSQL's")
+
+
+def open_cursors() -> list[tuple[str, bool]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, is_holdable FROM pg_cursors")
+        return list(cursor.fetchall())
+
+
+def make_dids(count: int) -> None:
+    Did.objects.bulk_create(Did(number=f"3706{i:07d}") for i in range(count))
+
+
+def test_a_row_stream_reads_without_hold_and_ends_its_transaction():
+    postgresql_only()
+    make_dids(CHUNK_SIZE + 3)
+    assert not connection.in_atomic_block
+
+    rows = RowStream(did_rows(Did.objects.in_contract_order()))
+    first = next(rows)
+    assert first.number == "37060000000"
+    # Inside its own transaction, through a cursor that is not held past it.
+    assert connection.in_atomic_block
+    assert [holdable for _, holdable in open_cursors()] == [False]
+    assert sum(1 for _ in rows) == CHUNK_SIZE + 2
+
+    rows.close()
+    assert not connection.in_atomic_block
+    assert open_cursors() == []
+
+
+def test_a_stream_closed_half_way_leaves_nothing_open():
+    postgresql_only()
+    make_dids(CHUNK_SIZE * 2)
+    rows = RowStream(did_rows(Did.objects.in_contract_order()))
+    assert next(rows).number == "37060000000"
+    rows.close()  # what the server does when the client goes away
+    assert not connection.in_atomic_block
+    assert open_cursors() == []
+    # The connection is usable again, outside any transaction.
+    assert Did.objects.count() == CHUNK_SIZE * 2
+
+
+def test_inside_a_callers_transaction_the_stream_opens_none_of_its_own():
+    make_dids(3)
+
+    with transaction.atomic():
+        rows = RowStream(did_rows(Did.objects.in_contract_order()))
+        assert [row.number for row in rows] == ["37060000000", "37060000001", "37060000002"]
+        rows.close()
+        assert connection.in_atomic_block  # the caller's, still open
+
+
+def test_dids_get_streams_through_a_cursor_without_hold(client, portal_admin, system_api):
+    postgresql_only()
+    make_dids(CHUNK_SIZE + 5)
+    response = client.post(DIDS_GET_URL, {"u": portal_admin.username, "hash": SECRET_HASH})
+    assert response.status_code == 200
+    chunks = iter(response.streaming_content)
+    head = next(chunks)
+    assert head.startswith(b'<?xml version="1.0" encoding="UTF-8"?><page><dids>')
+    # Half-way through the body: the rows come from a cursor not held past the transaction.
+    assert [holdable for _, holdable in open_cursors()] == [False]
+    body = head + b"".join(chunks)
+    response.close()
+    assert body.count(b"<did><did>") == CHUNK_SIZE + 5  # the row tag, then its number
+    assert open_cursors() == []
+    assert not connection.in_atomic_block
+
+
+def test_the_csv_export_left_half_way_closes_its_stream(portal_admin):
+    postgresql_only()
+    make_dids(CHUNK_SIZE * 3)
+    blocks = csv_blocks(Did.objects.visible_to(portal_admin).in_contract_order(), portal_admin)
+    assert next(blocks).startswith("did,provider,language,status")
+    assert [holdable for _, holdable in open_cursors()] == [False]
+    blocks.close()
+    assert open_cursors() == []
+    assert not connection.in_atomic_block
+
+
+def test_the_export_reads_every_row_in_order(portal_admin):
+    make_dids(CHUNK_SIZE + 1)
+    DidFactory(number="1")  # sorts first by code point
+    text = "".join(
+        csv_blocks(Did.objects.in_contract_order(), User.objects.get(pk=portal_admin.pk))
+    )
+    lines = text.split("\r\n")
+    assert lines[1].startswith("1,")
+    assert lines[2].startswith("37060000000,")
+    assert len([line for line in lines if line]) == 1 + CHUNK_SIZE + 2
