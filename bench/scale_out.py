@@ -20,8 +20,11 @@ deleted afterwards) and `DATABASE_CONN_MAX_AGE=600`; the API's failure throttlin
 (threads in a few separate processes, outside Django, http.client) each call `dids_get`
 (the first page, `max_results=50`, as bench-admin) back to back for `--seconds`, after a
 short warm-up. Reported per case: requests per second, median and p99 latency as the
-client sees it (waiting for a free worker included), errors; the median over `--runs`;
-and the ratios of two instances to one. Written to bench/results/scale_out.md too.
+client sees it (waiting for a free worker included), the gunicorn processes' CPU time per
+request (from /proc: steadier than the rates when other work shares the machine; the
+requests still in flight at the end add a little), errors; the median over `--runs` (the
+cases' order alternates between runs); and the ratios of two instances to one. Written to
+bench/results/scale_out.md too.
 
 On one machine the two instances share its cores, so the comparison says what the split
 costs or saves (shared counters in Redis, connection pools, one accept queue or two),
@@ -282,12 +285,37 @@ def stop_instances(started: list[tuple]) -> None:
             process.wait()
 
 
+def cpu_seconds(started: list[tuple]) -> float:
+    """CPU time (user + system) of the gunicorn masters and their workers so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [process.pid for _, process in started]
+    total = 0
+    for pid in list(pids):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        pids += [int(child) for child in children]
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def case(instances: int, workers: int, options, env: dict[str, str]) -> dict:
     started = start_instances(instances, workers, env)
     try:
         ports = [port for port, _ in started]
         load(ports, min(options.clients, 4 * instances * workers), 2)  # warm every worker
-        return load(ports, options.clients, options.seconds)
+        before = cpu_seconds(started)
+        result = load(ports, options.clients, options.seconds)
+        cpu = cpu_seconds(started) - before
+        # The clients' 2 s start-up is idle for the servers: their CPU is the run's.
+        result["cpu_ms"] = cpu / result["requests"] * 1000 if result["requests"] else float("nan")
+        return result
     finally:
         stop_instances(started)
 
@@ -346,12 +374,16 @@ def main() -> None:
     load_before = os.getloadavg()
     try:
         for run in range(options.runs):
-            for name, (instances, workers) in cases.items():
+            # One case first, then the other, then the other first: a drift in the
+            # machine's other work does not always fall on the same case.
+            order = list(cases.items()) if run % 2 == 0 else list(cases.items())[::-1]
+            for name, (instances, workers) in order:
                 result = case(instances, workers, options, env)
                 results[name].append(result)
                 print(
                     f"run {run + 1} {name}: {result['rps']:.1f} req/s, median "
                     f"{result['median_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
+                    f"{result['cpu_ms']:.0f} gunicorn CPU ms/request, "
                     f"{result['errors']} errors, per port {result['per_port']}",
                     flush=True,
                 )
@@ -362,7 +394,7 @@ def main() -> None:
     medians = {
         name: {
             key: statistics.median(r[key] for r in runs)
-            for key in ("rps", "median_ms", "p99_ms", "errors")
+            for key in ("rps", "median_ms", "p99_ms", "cpu_ms", "errors")
         }
         for name, runs in results.items()
     }
@@ -380,25 +412,27 @@ def main() -> None:
         f"{options.seconds:g} s per case; median of {options.runs} runs. Sync workers, "
         "production settings, CACHE_URL on Redis, throttling on, DATABASE_CONN_MAX_AGE=600.",
         "",
-        "| case | req/s | median ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|",
+        "| case | req/s | median ms | p99 ms | gunicorn CPU ms/request | errors |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name in cases:
         m = medians[name]
         lines.append(
             f"| {name} | {m['rps']:.1f} | {m['median_ms']:.0f} | {m['p99_ms']:.0f} "
-            f"| {m['errors']:g} |"
+            f"| {m['cpu_ms']:.0f} | {m['errors']:g} |"
         )
     lines.append(
         f"| ratio two / one | {two['rps'] / one['rps']:.2f} | "
-        f"{two['median_ms'] / one['median_ms']:.2f} | {two['p99_ms'] / one['p99_ms']:.2f} | |"
+        f"{two['median_ms'] / one['median_ms']:.2f} | {two['p99_ms'] / one['p99_ms']:.2f} "
+        f"| {two['cpu_ms'] / one['cpu_ms']:.2f} | |"
     )
     lines += ["", "Runs:", ""]
     for name, runs in results.items():
         for index, r in enumerate(runs, 1):
             lines.append(
                 f"- {name}, run {index}: {r['rps']:.1f} req/s, median {r['median_ms']:.0f} ms, "
-                f"p99 {r['p99_ms']:.0f} ms, {r['errors']} errors, requests per port "
+                f"p99 {r['p99_ms']:.0f} ms, {r['cpu_ms']:.0f} CPU ms/request, "
+                f"{r['errors']} errors, requests per port "
                 f"{r['per_port']}"
             )
     if data["notes"]:
