@@ -101,6 +101,11 @@ AUTH_USER_MODEL = "accounts.User"
 # Caches hold the API's failed-authentication counters; Redis lets several app
 # processes share them (e.g. CACHE_URL=redis://127.0.0.1:6379/1).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+# django-environ lower-cases every query option for Django's Redis backend, its own
+# (`?key_prefix=portal`, `timeout`, `version`) too, which Django then ignores.
+for _option in ("key_prefix", "timeout", "version", "key_function"):
+    if _option in CACHES["default"]:
+        CACHES["default"][_option.upper()] = CACHES["default"].pop(_option)
 if CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
     # Its default of 300 keys would let a burst of distinct usernames or addresses push
     # the lockout's counters out (it forgets the oldest first).

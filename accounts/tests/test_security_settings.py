@@ -43,6 +43,7 @@ def test_check_deploy_passes_with_a_secret_key_and_allowed_hosts():
     }
     env["DJANGO_SECRET_KEY"] = "k3Y-" + "x7Qp9vR2mL5tW8zB4nC6jH1gF0dS3aE" * 2
     env["DJANGO_ALLOWED_HOSTS"] = "portal.example.com"
+    env["CACHE_URL"] = "redis://127.0.0.1:6379/1"  # as the README's production set-up
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
