@@ -150,6 +150,17 @@ def did_rows(dids: QuerySet) -> QuerySet:
     return rows
 
 
+# The model fields `row_of` reads, for `QuerySet.only()` on a list of model instances
+# (select_related rows of accounts are wide; these are all a row needs).
+_FOREIGN_KEYS = frozenset({"provider_id", "reseller_id", "user_id", "device_id", "dial_plan_id"})
+LISTED_FIELDS: tuple[str, ...] = (
+    *(source for source in ROW_SOURCES if source != "owner_name" and source not in _FOREIGN_KEYS),
+    # select_related("user") needs one of its columns; the owner's name itself comes
+    # from the owner_name annotation.
+    "user__username",
+)
+
+
 def row_of(did: Did) -> DidRow:
     """A model instance as a DidRow (its `owner_name` annotation, if any, included)."""
     provider, reseller, device, dial_plan = did.provider, did.reseller, did.device, did.dial_plan

@@ -184,6 +184,8 @@ LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 # The most DIDs one bulk action of the DIDs list may take: it runs within the request,
 # so the server's timeout must cover it (docs/gui.md gives the measured rates).
 DIDS_BULK_LIMIT = env.int("DIDS_BULK_LIMIT", default=100_000)
+# The DIDs list counts its matches exactly below this many (PostgreSQL's estimate above).
+DIDS_EXACT_COUNT_BELOW = env.int("DIDS_EXACT_COUNT_BELOW", default=100_000)
 
 # --- REST framework: only the dids_get view uses it, with its own classes. --
 REST_FRAMEWORK = {

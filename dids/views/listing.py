@@ -31,6 +31,8 @@ from accounts.models import User
 
 from ..bulk import BulkAction, offered_actions
 from ..filters import DidFilterSet
+from ..paging import DidPaginator
+from ..presentation import LISTED_FIELDS
 from ..tables import MAX_PAGE_SIZE, DidTable
 from .common import HIDE_TERMINATED, CanReadDidsMixin, listing_query, visible_dids
 
@@ -77,7 +79,9 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
     template_name = "dids/did_list.html"
 
     def get_queryset(self) -> QuerySet:
-        return visible_dids(self.request.user)
+        # Only the columns the rows show: not the ~80 columns of each account behind
+        # a DID (password hashes included).
+        return visible_dids(self.request.user).only(*LISTED_FIELDS)
 
     def get_filterset_kwargs(self, filterset_class: type[DidFilterSet]) -> dict[str, Any]:
         kwargs = super().get_filterset_kwargs(filterset_class)
@@ -100,7 +104,7 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
         return {"viewer": self.request.user, "selectable": bool(self.bulk_actions)}
 
     def get_table_pagination(self, table: DidTable) -> dict[str, Any]:
-        return {"per_page": self.request.user.items_per_page}
+        return {"per_page": self.request.user.items_per_page, "paginator_class": DidPaginator}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

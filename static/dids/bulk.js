@@ -15,6 +15,8 @@
   const counter = document.getElementById("bulk-counter");
   const across = document.getElementById("select-across");
   const total = Number(bar.dataset.total);
+  // Above a threshold the list's count is an estimate ("about 1,000,000").
+  const everyMatch = bar.dataset.approximate ? `all (about ${total.toLocaleString("en")})` : `${total} of ${total}`;
   const part = (id) => document.getElementById(id);
   const show = (element, visible) => {
     if (element) {
@@ -36,7 +38,7 @@
     }
     const everything = Boolean(across && across.checked);
     counter.textContent = everything
-      ? `${total} of ${total} selected`
+      ? `${everyMatch} selected`
       : `${ticked} of ${boxes.length} selected`;
     show(counter, true);
     show(part("select-across-question"), whole && !everything);
