@@ -34,6 +34,7 @@ else:
 # The figures behind these defaults: README.md, "Performance" (bench/api.py).
 workers = env.int("GUNICORN_WORKERS", default=4)
 worker_class = env.str("GUNICORN_WORKER_CLASS", default="gthread")
-threads = env.int("GUNICORN_THREADS", default=4)
+# gunicorn turns a sync worker with more than one thread into a gthread worker.
+threads = env.int("GUNICORN_THREADS", default=4 if worker_class == "gthread" else 1)
 timeout = env.int("GUNICORN_TIMEOUT", default=60)
 keepalive = env.int("GUNICORN_KEEPALIVE", default=5)

@@ -519,7 +519,13 @@ def main() -> None:
             stop(side["process"])
     if "sync" in parts:
         print("sync worker, default timeout: the full XML export…", flush=True)
-        sync_env = {**env, "GUNICORN_WORKER_CLASS": "sync", "GUNICORN_TIMEOUT": "30"}
+        sync_env = {
+            **env,
+            "GUNICORN_WORKER_CLASS": "sync",
+            "GUNICORN_THREADS": "1",
+            "GUNICORN_TIMEOUT": "30",
+        }
+        out["sync_settings"] = gunicorn_settings(sync_env)
         process = start("portal.wsgi", PORTAL_PORT, sync_env)
         try:
             out["sync"] = fetch(PORTAL_PORT, requests["xml_full"], count=b"<did_number>")
@@ -648,6 +654,9 @@ def render(options, recorded, requests, out, settings_line, load_before, began) 
         r = out["sync"]
         lines += [
             "## The same full XML export on gunicorn's sync worker, timeout 30 s",
+            "",
+            f"gunicorn.conf.py with GUNICORN_WORKER_CLASS=sync, GUNICORN_THREADS=1, "
+            f"GUNICORN_TIMEOUT=30 ({out['sync_settings']}):",
             "",
             f"HTTP {r['status']}, {r['end']} after {r['seconds']:.0f} s: {r['bytes']:,} bytes, "
             f"{r['counted']:,} DIDs of {recorded['total']:,}; "

@@ -99,10 +99,15 @@ def test_the_workers_come_from_the_environment(monkeypatch):
     settings = gunicorn_settings(
         monkeypatch,
         GUNICORN_WORKERS="2",
-        GUNICORN_WORKER_CLASS="sync",
         GUNICORN_THREADS="8",
         GUNICORN_TIMEOUT="120",
         GUNICORN_KEEPALIVE="2",
     )
-    assert (settings["workers"], settings["worker_class"], settings["threads"]) == (2, "sync", 8)
+    assert (settings["workers"], settings["threads"]) == (2, 8)
     assert (settings["timeout"], settings["keepalive"]) == (120, 2)
+
+
+def test_a_sync_worker_has_one_thread(monkeypatch):
+    """With more threads gunicorn would run gthread instead of the sync worker asked for."""
+    settings = gunicorn_settings(monkeypatch, GUNICORN_WORKER_CLASS="sync")
+    assert (settings["worker_class"], settings["threads"]) == ("sync", 1)
