@@ -22,3 +22,19 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
 else:
     forwarded_allow_ips = ""
     secure_scheme_headers: dict[str, str] = {}
+
+# Workers and threads. A sync worker serves one request at a time, and the arbiter
+# kills it after `timeout` seconds of one request, whatever it streams: a full
+# dids_get or CSV export of 1,000,000 DIDs (about 540 MB of XML, a minute or more)
+# would end mid-stream with HTTP 200 already sent. A gthread worker's main loop keeps
+# telling the arbiter it is alive while its threads serve, so `timeout` only catches a
+# worker that is really stuck, and the threads overlap the many short API requests'
+# waits for PostgreSQL. Each thread keeps its own database connection
+# (DATABASE_CONN_MAX_AGE): PostgreSQL needs workers x threads connections.
+# The figures behind these defaults: README.md, "Performance" (bench/api.py).
+workers = env.int("GUNICORN_WORKERS", default=4)
+worker_class = env.str("GUNICORN_WORKER_CLASS", default="gthread")
+# gunicorn turns a sync worker with more than one thread into a gthread worker.
+threads = env.int("GUNICORN_THREADS", default=4 if worker_class == "gthread" else 1)
+timeout = env.int("GUNICORN_TIMEOUT", default=60)
+keepalive = env.int("GUNICORN_KEEPALIVE", default=5)

@@ -73,3 +73,41 @@ def test_behind_a_proxy_its_forwarded_https_is_trusted(tmp_path):
         str(ROOT / "gunicorn.conf.py"), tmp_path, DJANGO_BEHIND_PROXY="true"
     )
     assert status == 200  # dids_get's answer (Access Denied), over what is now HTTPS
+
+
+def gunicorn_settings(monkeypatch, **environment: str) -> dict:
+    import runpy
+
+    for name in list(os.environ):
+        if name.startswith("GUNICORN_"):
+            monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_the_default_workers_keep_long_streams_alive(monkeypatch):
+    """gthread: the arbiter's timeout does not kill a worker whose thread streams a long
+    export (a sync worker is killed after `timeout` seconds of one request)."""
+    settings = gunicorn_settings(monkeypatch)
+    assert settings["worker_class"] == "gthread"
+    assert (settings["workers"], settings["threads"]) == (4, 4)
+    assert (settings["timeout"], settings["keepalive"]) == (60, 5)
+
+
+def test_the_workers_come_from_the_environment(monkeypatch):
+    settings = gunicorn_settings(
+        monkeypatch,
+        GUNICORN_WORKERS="2",
+        GUNICORN_THREADS="8",
+        GUNICORN_TIMEOUT="120",
+        GUNICORN_KEEPALIVE="2",
+    )
+    assert (settings["workers"], settings["threads"]) == (2, 8)
+    assert (settings["timeout"], settings["keepalive"]) == (120, 2)
+
+
+def test_a_sync_worker_has_one_thread(monkeypatch):
+    """With more threads gunicorn would run gthread instead of the sync worker asked for."""
+    settings = gunicorn_settings(monkeypatch, GUNICORN_WORKER_CLASS="sync")
+    assert (settings["worker_class"], settings["threads"]) == ("sync", 1)
