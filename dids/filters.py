@@ -277,13 +277,17 @@ class DidFilterSet(django_filters.FilterSet):
         start = (data.get("from") or 1) - 1
         return start, data.get("max_results")
 
-    def windowed(self) -> QuerySet:
+    def windowed(self, *, final: bool = False) -> QuerySet:
         """The matching DIDs within `from`/`max_results`, in contract order.
 
         The window is cut from ids alone (a sliced id subquery) and the rows are then
         fetched by id: a deep `from` skips index entries instead of fully joined rows
         (PostgreSQL, 1M DIDs, from=500000: 1.4 s -> 0.3 s), and the result is still a
         plain queryset that the GUI's table can sort and paginate.
+
+        `final=True` is for a caller that only reads the rows (dids_get): a window from
+        the first DID is then a plain LIMIT on the ordered query, which streams along
+        the number index (the id subquery would sort every matching row first).
         """
         qs = self.qs
         offset, limit = self.window()
@@ -291,6 +295,8 @@ class DidFilterSet(django_filters.FilterSet):
             return qs
         # A limit beyond any row count is no limit.
         stop = offset + limit if limit is not None and offset + limit <= MAX_ID else None
+        if final and offset == 0:
+            return qs if stop is None else qs[:stop]
         return self.queryset.filter(pk__in=qs.values("pk")[offset:stop]).in_contract_order()
 
     # --- filters -------------------------------------------------------------
