@@ -7,6 +7,12 @@ byte, and the whole result held by the server). Inside a transaction the cursor 
 WITHOUT HOLD and rows come as they are found. `RowStream` opens that transaction
 (read only: it always ends in a rollback) and ends it when the stream is closed: the
 WSGI server closes the response when it is sent, or when the client goes away.
+
+Inside that transaction the planner also keeps the query's join order
+(`fixed_join_order`): a listing joins the DID to its provider, accounts, device and
+dial plan with LEFT JOINs whose order is already the best one, and PostgreSQL's
+search for another costs 15-35 ms of planning per query at 1,000,000 DIDs against
+1-2 ms without it (EXPLAIN (SUMMARY), warm connection) — more than the query's run.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ from django.db.models import QuerySet
 CHUNK_SIZE = 2000
 
 
+def fixed_join_order(using: str) -> None:
+    """For the rest of the current transaction (PostgreSQL), plan joins in the order the
+    query writes them. Listings only: their LEFT JOINs hang off the DID table."""
+    connection = connections[using]
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL join_collapse_limit = 1")
+
+
 class RowStream:
     """An iterator over a queryset's rows, with close() ending its cursor and transaction."""
 
@@ -32,6 +47,7 @@ class RowStream:
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             self._atomic = transaction.atomic(using=self._using)
             self._atomic.__enter__()
+            fixed_join_order(self._using)
         self._rows: Iterator[Any] = queryset.iterator(chunk_size=chunk_size)
 
     def __iter__(self) -> Iterator[Any]:

@@ -111,3 +111,20 @@ def test_the_export_reads_every_row_in_order(portal_admin):
     assert lines[1].startswith("1,")
     assert lines[2].startswith("37060000000,")
     assert len([line for line in lines if line]) == 1 + CHUNK_SIZE + 2
+
+
+def join_collapse_limit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW join_collapse_limit")
+        return cursor.fetchone()[0]
+
+
+def test_a_stream_keeps_its_joins_in_order_only_while_it_lasts():
+    postgresql_only()
+    make_dids(3)
+    default = join_collapse_limit()
+    rows = RowStream(did_rows(Did.objects.in_contract_order()))
+    next(rows)
+    assert join_collapse_limit() == "1"
+    rows.close()
+    assert join_collapse_limit() == default != "1"

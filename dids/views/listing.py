@@ -15,12 +15,14 @@ redirects to the equivalent GET URL, which always carries the parameter explicit
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
@@ -33,6 +35,7 @@ from ..bulk import BulkAction, offered_actions
 from ..filters import DidFilterSet
 from ..paging import DidPaginator
 from ..presentation import LISTED_FIELDS
+from ..streaming import fixed_join_order
 from ..tables import MAX_PAGE_SIZE, DidTable
 from .common import HIDE_TERMINATED, CanReadDidsMixin, listing_query, visible_dids
 
@@ -90,10 +93,15 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
         return kwargs
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.filterset = self.get_filterset(self.get_filterset_class())
-        self.object_list = self.filterset.windowed()
-        context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
-        return self.render_to_response(context)
+        # Read-only; in a transaction so that the page's joins keep their written order
+        # (dids.streaming.fixed_join_order), rendered inside it (the rows are read then).
+        postgresql = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+        with transaction.atomic(savepoint=False) if postgresql else nullcontext():
+            fixed_join_order(DEFAULT_DB_ALIAS)
+            self.filterset = self.get_filterset(self.get_filterset_class())
+            self.object_list = self.filterset.windowed()
+            context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
+            return self.render_to_response(context).render()
 
     @cached_property
     def bulk_actions(self) -> list[BulkAction]:
