@@ -59,7 +59,8 @@ def role_elements(viewer: User) -> tuple[str, ...]:
 
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, whole seconds (fractions are cut, not rounded)."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat cuts the fraction as strftime did, and is several times faster.
+    return moment.astimezone(UTC).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
 
 
 class DidRow(NamedTuple):

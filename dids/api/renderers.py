@@ -69,10 +69,16 @@ class DidsXMLRenderer(XMLRenderer):
             if pretty:
                 batch.extend(self._element(item, elements, 2, pretty))
             else:
-                # The hot path of a large response: one flat row of text elements.
-                batch.append(f"<{item}>")
-                batch.extend(f"<{tag}>{xml_text(text)}</{tag}>" for tag, text in elements.items())
-                batch.append(f"</{item}>")
+                # The hot path of a large response: one flat row of text elements, and
+                # one search for anything to escape in the whole row (most rows have none).
+                values = elements.values()
+                if _NEEDS_WORK.search("".join(values)) is not None:
+                    values = [xml_text(text) for text in values]
+                batch.append(
+                    f"<{item}>"
+                    + "".join([f"<{t}>{v}</{t}>" for t, v in zip(elements, values, strict=True)])
+                    + f"</{item}>"
+                )
             if rows % self.rows_per_chunk == 0:
                 yield "".join(batch)
                 batch.clear()
