@@ -30,7 +30,9 @@ CHUNK_SIZE = 2000
 
 def fixed_join_order(using: str) -> None:
     """For the rest of the current transaction (PostgreSQL), plan joins in the order the
-    query writes them. Listings only: their LEFT JOINs hang off the DID table."""
+    query writes them. Listings only, and not one cut by an id subquery
+    (DidFilterSet.cuts_by_ids): the planner must be free to start from that subquery's
+    few ids (in written order it would scan every DID: 1.4 s instead of 9 ms for 500)."""
     connection = connections[using]
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
@@ -38,16 +40,21 @@ def fixed_join_order(using: str) -> None:
 
 
 class RowStream:
-    """An iterator over a queryset's rows, with close() ending its cursor and transaction."""
+    """An iterator over a queryset's rows, with close() ending its cursor and transaction.
 
-    def __init__(self, queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> None:
+    `fixed_joins=False` for a queryset cut by an id subquery (see fixed_join_order)."""
+
+    def __init__(
+        self, queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE, fixed_joins: bool = True
+    ) -> None:
         self._using = queryset.db
         self._atomic: Any = None
         connection = connections[self._using]
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             self._atomic = transaction.atomic(using=self._using)
             self._atomic.__enter__()
-            fixed_join_order(self._using)
+            if fixed_joins:
+                fixed_join_order(self._using)
         self._rows: Iterator[Any] = queryset.iterator(chunk_size=chunk_size)
 
     def __iter__(self) -> Iterator[Any]:

@@ -97,8 +97,9 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
         # (dids.streaming.fixed_join_order), rendered inside it (the rows are read then).
         postgresql = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
         with transaction.atomic(savepoint=False) if postgresql else nullcontext():
-            fixed_join_order(DEFAULT_DB_ALIAS)
             self.filterset = self.get_filterset(self.get_filterset_class())
+            if not self.filterset.cuts_by_ids():
+                fixed_join_order(DEFAULT_DB_ALIAS)
             self.object_list = self.filterset.windowed()
             context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
             return self.render_to_response(context).render()
