@@ -98,6 +98,15 @@ class DidRow(NamedTuple):
     dial_plan_name: str | None
     dial_plan_type: str | None
 
+    # What a table's row (django-tables2) asks of a record.
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
 
 # The query path of each DidRow field (`owner_name` is Did.objects.with_owner_name()'s
 # annotation: the same SQL expression that search_did_owner filters on).
@@ -151,19 +160,10 @@ def did_rows(dids: QuerySet) -> QuerySet:
     return rows
 
 
-# The model fields `row_of` reads, for `QuerySet.only()` on a list of model instances
-# (select_related rows of accounts are wide; these are all a row needs).
-_FOREIGN_KEYS = frozenset({"provider_id", "reseller_id", "user_id", "device_id", "dial_plan_id"})
-LISTED_FIELDS: tuple[str, ...] = (
-    *(source for source in ROW_SOURCES if source != "owner_name" and source not in _FOREIGN_KEYS),
-    # select_related("user") needs one of its columns; the owner's name itself comes
-    # from the owner_name annotation.
-    "user__username",
-)
-
-
-def row_of(did: Did) -> DidRow:
+def row_of(did: Did | DidRow) -> DidRow:
     """A model instance as a DidRow (its `owner_name` annotation, if any, included)."""
+    if isinstance(did, DidRow):
+        return did
     provider, reseller, device, dial_plan = did.provider, did.reseller, did.device, did.dial_plan
     return DidRow(
         did.id,

@@ -34,7 +34,7 @@ from accounts.models import User
 from ..bulk import BulkAction, offered_actions
 from ..filters import DidFilterSet
 from ..paging import DidPaginator
-from ..presentation import LISTED_FIELDS
+from ..presentation import did_rows
 from ..streaming import fixed_join_order
 from ..tables import MAX_PAGE_SIZE, DidTable
 from .common import HIDE_TERMINATED, CanReadDidsMixin, listing_query, visible_dids
@@ -82,9 +82,9 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
     template_name = "dids/did_list.html"
 
     def get_queryset(self) -> QuerySet:
-        # Only the columns the rows show: not the ~80 columns of each account behind
-        # a DID (password hashes included).
-        return visible_dids(self.request.user).only(*LISTED_FIELDS)
+        # Rows, not model instances (dids.presentation.did_rows): only the columns the
+        # list shows, not the ~80 of each account behind a DID (password hashes included).
+        return did_rows(visible_dids(self.request.user))
 
     def get_filterset_kwargs(self, filterset_class: type[DidFilterSet]) -> dict[str, Any]:
         kwargs = super().get_filterset_kwargs(filterset_class)
