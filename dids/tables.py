@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from html import escape
 from itertools import cycle
 from typing import Any
 
@@ -20,7 +21,6 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.expressions import BaseExpression, Expression
 from django.db.models.functions import Collate, Concat
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
@@ -90,30 +90,34 @@ def sorted_by(queryset: QuerySet, keys: list[Expression], descending: bool) -> Q
 
 
 # The markup of the cells that are more than text, shared by the columns' render()
-# and DidTable.body_html(), the list's fast path.
-# (Every value is escaped in them: mark_safe is right.)
-def number_cell(pk: int, number: str, query: str) -> SafeString:
-    url = reverse("dids:detail", args=[pk])
-    return mark_safe(f'<a href="{url}{escape(query)}">{escape(number)}</a>')  # noqa: S308
+# and DidTable.body_html(), the list's fast path: plain strings with every value escaped
+# (html.escape, which Django's escape wraps), marked safe by their callers.
+def _number_html(url: str, query: str, number: str) -> str:
+    return f'<a href="{url}{escape(query)}">{escape(number)}</a>'
 
 
-def status_cell(status: str, label: str) -> SafeString:
-    html = f'<span class="did-status did-status-{escape(status)}">{escape(label)}</span>'
-    return mark_safe(html)  # noqa: S308
+def _status_html(status: str, label: str) -> str:
+    return f'<span class="did-status did-status-{escape(status)}">{escape(label)}</span>'
 
 
-def comment_cell(text: str) -> SafeString:
+def _comment_html(text: str) -> str:
     # Full text, as the API gives it; the stylesheet clips long ones, the title shows all.
     text = escape(text)
-    return mark_safe(f'<span class="did-comment" title="{text}">{text}</span>')  # noqa: S308
+    return f'<span class="did-comment" title="{text}">{text}</span>'
 
 
-def checkbox_cell(pk: int, number: str) -> SafeString:
-    html = (
+def _checkbox_html(pk: int, number: str) -> str:
+    return (
         f'<input type="checkbox" name="_selected_action" value="{pk}" class="action-select"'
         f' aria-label="Select DID {escape(number)}" />'
     )
-    return mark_safe(html)  # noqa: S308
+
+
+def detail_url_of() -> Callable[[int], str]:
+    """`reverse("dids:detail", args=[pk])` for many pks, reversed once."""
+    marker = 987654321
+    head, tail = reverse("dids:detail", args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 class ElementColumn(tables.Column):
@@ -137,7 +141,8 @@ class ElementColumn(tables.Column):
 
 class DidNumberColumn(ElementColumn):
     def render(self, record: Did, table: DidTable) -> str:
-        return number_cell(record.pk, record.number, table.detail_query)
+        url = reverse("dids:detail", args=[record.pk])
+        return mark_safe(_number_html(url, table.detail_query, record.number))  # noqa: S308
 
     def value(self, record: Did, table: DidTable) -> str:
         return record.number
@@ -145,7 +150,7 @@ class DidNumberColumn(ElementColumn):
 
 class StatusColumn(ElementColumn):
     def render(self, record: Did, table: DidTable) -> str:
-        return status_cell(record.status, record.status_label)
+        return mark_safe(_status_html(record.status, record.status_label))  # noqa: S308
 
     def value(self, record: Did, table: DidTable) -> str:
         return record.status_label
@@ -156,7 +161,7 @@ class CommentColumn(ElementColumn):
         text = table.elements(record).get(self.element)
         if text is None:
             return ABSENT
-        return comment_cell(text)
+        return mark_safe(_comment_html(text))  # noqa: S308
 
 
 class DidTable(tables.Table):
@@ -244,25 +249,28 @@ class DidTable(tables.Table):
         (`{% for row in table.paginated_rows %}…`, the tests hold the two equal), in
         one pass over the rows instead of a template round per cell: a 100-row page
         is otherwise mostly the CPU of django-tables2's per-cell machinery."""
-        columns = [(column, column.attrs["td"].as_html()) for column in self.columns]
+        columns = [
+            (column.name, getattr(column.column, "element", None), column.attrs["td"].as_html())
+            for column in self.columns
+        ]
         query = self.detail_query
+        detail_url = detail_url_of()
         lines: list[str] = []
         for parity, did in zip(cycle(("even", "odd")), self.paginated_rows.data, strict=False):
             elements = self.elements(did)
             pk = did.pk
             lines.append(f'<tr data-id="{pk}" class="{parity}">')
-            for column, td in columns:
-                name = column.name
+            for name, element, td in columns:
                 if name == "selection":
-                    cell = checkbox_cell(pk, did.number)
+                    cell = _checkbox_html(pk, did.number)
                 elif name == "did":
-                    cell = number_cell(pk, did.number, query)
+                    cell = _number_html(detail_url(pk), query, did.number)
                 elif name == "status":
-                    cell = status_cell(did.status, elements["status"])
+                    cell = _status_html(did.status, elements["status"])
                 elif name == "comment" and elements.get("comment") is not None:
-                    cell = comment_cell(elements["comment"])
+                    cell = _comment_html(elements["comment"])
                 else:
-                    cell = escape(elements.get(column.column.element) or ABSENT)
+                    cell = escape(elements.get(element) or ABSENT)
                 lines.append(f"<td {td}>{cell}</td>")
             lines.append("</tr>")
         return mark_safe("".join(lines))  # noqa: S308 -- every value above is escaped
