@@ -53,7 +53,7 @@ class _Echo:
         return value
 
 
-def csv_lines(dids: QuerySet, viewer: User, *, fixed_joins: bool = True) -> Iterator[str]:
+def csv_lines(dids: QuerySet, viewer: User) -> Iterator[str]:
     """The header, then one line per DID; absent elements are empty cells.
 
     The rows flow from a server-side cursor (dids.streaming), so memory does not grow
@@ -64,7 +64,7 @@ def csv_lines(dids: QuerySet, viewer: User, *, fixed_joins: bool = True) -> Iter
     writer = csv.writer(_Echo(), lineterminator=LINE_END + ALSO_QUOTED)
     cut = -len(ALSO_QUOTED)
     yield writer.writerow(columns)[:cut]
-    rows = RowStream(did_rows(dids), fixed_joins=fixed_joins)
+    rows = RowStream(did_rows(dids))
     try:
         for row in rows:
             elements = presenter.elements(row)
@@ -74,11 +74,11 @@ def csv_lines(dids: QuerySet, viewer: User, *, fixed_joins: bool = True) -> Iter
         rows.close()
 
 
-def csv_blocks(dids: QuerySet, viewer: User, *, fixed_joins: bool = True) -> Iterator[str]:
+def csv_blocks(dids: QuerySet, viewer: User) -> Iterator[str]:
     """`csv_lines` gathered into blocks of about BLOCK_SIZE characters, for streaming."""
     block: list[str] = []
     size = 0
-    lines = csv_lines(dids, viewer, fixed_joins=fixed_joins)
+    lines = csv_lines(dids, viewer)
     try:
         for line in lines:
             block.append(line)

@@ -277,11 +277,6 @@ class DidFilterSet(django_filters.FilterSet):
         start = (data.get("from") or 1) - 1
         return start, data.get("max_results")
 
-    def cuts_by_ids(self, *, final: bool = False) -> bool:
-        """Whether `windowed(final=final)` cuts its window with an id subquery."""
-        offset, limit = self.window()
-        return offset > 0 or (limit is not None and not final)
-
     def windowed(self, *, final: bool = False) -> QuerySet:
         """The matching DIDs within `from`/`max_results`, in contract order.
 

@@ -181,10 +181,7 @@ class DidsGetView(APIView):
         dids_release_expired()
 
         # Rows, not model instances: one query of the columns the elements need.
-        dids = RowStream(
-            did_rows(filterset.windowed(final=True)),
-            fixed_joins=not filterset.cuts_by_ids(final=True),
-        )
+        dids = RowStream(did_rows(filterset.windowed(final=True)))
         # 9: peek at the first row, so that "nothing" is a proper error document
         # and not an empty list already half sent.
         try:

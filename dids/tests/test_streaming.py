@@ -12,7 +12,7 @@ from dids.api.testing import DIDS_GET_URL, SECRET_HASH
 from dids.exports import csv_blocks
 from dids.models import Did
 from dids.presentation import did_rows
-from dids.streaming import CHUNK_SIZE, RowStream
+from dids.streaming import CHUNK_SIZE, RowStream, fixed_join_order
 from portal.testing.factories import DidFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,3 +150,16 @@ def test_dids_get_fixes_the_join_order_unless_an_id_window_cuts_the_list(
     b"".join(chunks)
     response.close()
     assert join_collapse_limit() == default
+
+
+def test_only_a_queryset_filtered_by_a_subquery_keeps_the_planners_join_search(portal_admin):
+    postgresql_only()
+    make_dids(5)
+    default = join_collapse_limit()
+    plain = Did.objects.visible_to(portal_admin).in_contract_order()
+    window = Did.objects.filter(pk__in=plain.values("pk")[1:3]).in_contract_order()
+    cases = [(plain, "1"), (plain[:3], "1"), (did_rows(window), default), (window, default)]
+    for queryset, expected in cases:
+        with transaction.atomic():
+            fixed_join_order(queryset)
+            assert join_collapse_limit() == expected, queryset.query

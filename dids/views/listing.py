@@ -98,9 +98,8 @@ class DidListView(CanReadDidsMixin, SingleTableMixin, FilterView):
         postgresql = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
         with transaction.atomic(savepoint=False) if postgresql else nullcontext():
             self.filterset = self.get_filterset(self.get_filterset_class())
-            if not self.filterset.cuts_by_ids():
-                fixed_join_order(DEFAULT_DB_ALIAS)
             self.object_list = self.filterset.windowed()
+            fixed_join_order(self.object_list)
             context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
             return self.render_to_response(context).render()
 
