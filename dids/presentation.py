@@ -108,8 +108,6 @@ class DidRow(NamedTuple):
         return STATUS_LABELS[self.status]
 
 
-# The query path of each DidRow field (`owner_name` is Did.objects.with_owner_name()'s
-# annotation: the same SQL expression that search_did_owner filters on).
 # The query path of each DidRow field, field by field; `owner_name` is
 # Did.objects.with_owner_name()'s annotation, the SQL expression search_did_owner uses.
 ROW_SOURCES: tuple[str, ...] = (

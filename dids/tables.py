@@ -256,8 +256,9 @@ class DidTable(tables.Table):
         query = self.detail_query
         detail_url = detail_url_of()
         lines: list[str] = []
+        present = self._presenter.elements
         for parity, did in zip(cycle(("even", "odd")), self.paginated_rows.data, strict=False):
-            elements = self.elements(did)
+            elements = present(row_of(did))  # once per row: no per-cell cache needed
             pk = did.pk
             lines.append(f'<tr data-id="{pk}" class="{parity}">')
             for name, element, td in columns:
