@@ -176,6 +176,21 @@ def _record(by: User, kind: Kind, action: str, instance: Any, changes: list[dict
     )
 
 
+def _created(kind: Kind, by: User, instance: Any) -> Any:
+    """Save a new row and audit it with every field as a change."""
+    _save(instance)
+    _record(by, kind, AuditEntry.Action.CREATE, instance, creation_changes(kind.snapshot(instance)))
+    return instance
+
+
+def _updated(kind: Kind, by: User, locked: Any, before: Snapshot) -> Any:
+    """Save a changed (locked) row and audit what changed since `before`."""
+    _save(locked)
+    changes = snapshot_changes(before, kind.snapshot(locked))
+    _record(by, kind, AuditEntry.Action.UPDATE, locked, changes)
+    return locked
+
+
 def _delete(kind: Kind, *, by: User, instance: models.Model) -> None:
     locked = _locked(kind, by, instance)
     count = dids_using(kind, locked)
@@ -212,16 +227,7 @@ def provider_create(*, by: User, name: str, owner: User | None = None) -> Provid
     if not may_add_provider(by):
         raise PermissionDenied("You may not add providers.")
     name, owner = _provider_values(by, name, owner)
-    provider = Provider(name=name, owner=owner)
-    _save(provider)
-    _record(
-        by,
-        PROVIDERS,
-        AuditEntry.Action.CREATE,
-        provider,
-        creation_changes(provider_snapshot(provider)),
-    )
-    return provider
+    return _created(PROVIDERS, by, Provider(name=name, owner=owner))
 
 
 @transaction.atomic
@@ -231,15 +237,7 @@ def provider_update(*, by: User, provider: Provider, name: str, owner: User | No
     locked.name, locked.owner = _provider_values(
         by, name, owner if writes_every_did(by) else locked.owner
     )
-    _save(locked)
-    _record(
-        by,
-        PROVIDERS,
-        AuditEntry.Action.UPDATE,
-        locked,
-        snapshot_changes(before, provider_snapshot(locked)),
-    )
-    return locked
+    return _updated(PROVIDERS, by, locked, before)
 
 
 @transaction.atomic
@@ -295,11 +293,7 @@ def device_create(
     if not may_add_device(by):
         raise PermissionDenied("You may not add devices.")
     device = Device(**_device_values(by, type=type, name=name, extension=extension, user=user))
-    _save(device)
-    _record(
-        by, DEVICES, AuditEntry.Action.CREATE, device, creation_changes(device_snapshot(device))
-    )
-    return device
+    return _created(DEVICES, by, device)
 
 
 @transaction.atomic
@@ -321,15 +315,7 @@ def device_update(
             )
     for field, value in values.items():
         setattr(locked, field, value)
-    _save(locked)
-    _record(
-        by,
-        DEVICES,
-        AuditEntry.Action.UPDATE,
-        locked,
-        snapshot_changes(before, device_snapshot(locked)),
-    )
-    return locked
+    return _updated(DEVICES, by, locked, before)
 
 
 @transaction.atomic
@@ -356,16 +342,7 @@ def _dial_plan_values(by: User, name: str, type: str, owner: User | None) -> dic
 def dial_plan_create(*, by: User, name: str, type: str, owner: User | None = None) -> DialPlan:
     if not may_add_dial_plan(by):
         raise PermissionDenied("You may not add dial plans.")
-    dial_plan = DialPlan(**_dial_plan_values(by, name, type, owner))
-    _save(dial_plan)
-    _record(
-        by,
-        DIAL_PLANS,
-        AuditEntry.Action.CREATE,
-        dial_plan,
-        creation_changes(dial_plan_snapshot(dial_plan)),
-    )
-    return dial_plan
+    return _created(DIAL_PLANS, by, DialPlan(**_dial_plan_values(by, name, type, owner)))
 
 
 @transaction.atomic
@@ -377,15 +354,7 @@ def dial_plan_update(
     values = _dial_plan_values(by, name, type, owner if writes_every_did(by) else locked.owner)
     for field, value in values.items():
         setattr(locked, field, value)
-    _save(locked)
-    _record(
-        by,
-        DIAL_PLANS,
-        AuditEntry.Action.UPDATE,
-        locked,
-        snapshot_changes(before, dial_plan_snapshot(locked)),
-    )
-    return locked
+    return _updated(DIAL_PLANS, by, locked, before)
 
 
 @transaction.atomic
