@@ -45,7 +45,9 @@ STATUS_LABELS = {
 # dids.api.renderers.xml_text, to the character.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_NEEDS_WORK = re.compile("[&<>\r]|" + _NOT_XML_CHAR.pattern)
+_NEEDS_WORK = re.compile(
+    "[^\t\n\x20-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 # dids.exports: formula triggers, the extra quoted characters of the line terminator.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 ALSO_QUOTED = ";\t"

