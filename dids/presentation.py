@@ -7,6 +7,7 @@ columns, so the GUI never shows what the API would hide, nor the reverse.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -141,11 +142,15 @@ ROW_SOURCES: tuple[str, ...] = (
 )
 
 
+# A DidRow from a row tuple, without a Python call per row (DidRow._make is one).
+_did_row = functools.partial(tuple.__new__, DidRow)
+
+
 class _DidRowIterable(ValuesListIterable):
     """`values_list()`'s rows as DidRows (as `named=True` does with a class of its own)."""
 
     def __iter__(self) -> Iterator[DidRow]:
-        return map(DidRow._make, super().__iter__())
+        return map(_did_row, super().__iter__())
 
 
 def did_rows(dids: QuerySet) -> QuerySet:

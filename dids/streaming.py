@@ -71,7 +71,8 @@ class RowStream:
         self._rows: Iterator[Any] = queryset.iterator(chunk_size=chunk_size)
 
     def __iter__(self) -> Iterator[Any]:
-        return self
+        # The rows themselves: a loop over the stream makes no Python call per row.
+        return self._rows
 
     def __next__(self) -> Any:
         return next(self._rows)

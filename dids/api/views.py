@@ -195,7 +195,7 @@ class DidsGetView(APIView):
 
         test = is_test_request(request)
         serializer = DidSerializer(viewer=caller)
-        elements = (serializer.to_representation(did) for did in chain([first], dids))
+        elements = map(serializer.to_representation, chain([first], dids))
         chunks = DidsXMLRenderer().stream(elements, pretty=test)
         if test:
             chunks = html_test_page(chunks)
