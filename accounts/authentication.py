@@ -12,6 +12,7 @@ clients (addresses it authenticated from within 30 days). Counting is atomic
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -273,11 +274,12 @@ class ApiHashAuthentication(BaseAuthentication):
         # 1: the account, by its exact username.
         account = None
         if isinstance(username, str):
-            account = (
-                User.objects.select_related("owner", "accountant_group", "api_permission_group")
-                .filter(username=username)
-                .first()
-            )
+            # get(), not first(): usernames are unique, and first()'s ORDER BY costs a
+            # quarter of a millisecond of every request's CPU (building the query).
+            with contextlib.suppress(User.DoesNotExist):
+                account = User.objects.select_related(
+                    "owner", "accountant_group", "api_permission_group"
+                ).get(username=username)
         if account is None or not account.is_active:
             self._fail(ACCESS_DENIED, address, username)
 

@@ -62,11 +62,12 @@ class _NoAccounts:
     def select_related(self, *args: str) -> _NoAccounts:
         return self
 
-    def filter(self, **kwargs: Any) -> _NoAccounts:
-        return self
+    class DoesNotExist(Exception):
+        pass
 
-    def first(self) -> None:
+    def get(self, **kwargs: Any) -> None:
         self.counter.count()
+        raise self.DoesNotExist
 
 
 @contextmanager
