@@ -1,0 +1,42 @@
+"""DidFilterSet's copies: every instance filters with its own account, although its
+filters are shallow copies of the class's and its form class is built once."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import QueryDict
+
+from dids.filters import DidFilterSet
+from dids.models import Did
+from portal.testing.factories import DidFactory, ProviderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_filterset_filters_with_its_own_account(portal_admin, reseller):
+    kept, other = ProviderFactory(), ProviderFactory()
+    DidFactory(number="1001", provider=kept, reseller=reseller)
+    DidFactory(number="1002", provider=other, reseller=reseller)
+    params = QueryDict(f"search_provider={kept.pk}")
+    # Made one after the other, evaluated the other way round: search_provider counts
+    # for the admin only (a reseller's is silently ignored).
+    for_admin = DidFilterSet(params, queryset=Did.objects.all(), account=portal_admin)
+    for_reseller = DidFilterSet(params, queryset=Did.objects.all(), account=reseller)
+    assert [d.number for d in for_reseller.qs] == ["1001", "1002"]
+    assert [d.number for d in for_admin.qs] == ["1001"]
+    for filterset in (for_admin, for_reseller):
+        for name, filter_ in filterset.filters.items():
+            assert filter_.parent is filterset, name
+            assert filter_.filter.f is filter_, name
+            assert filter_ is not DidFilterSet.base_filters[name]
+
+
+def test_forms_share_the_class_but_not_the_fields(portal_admin):
+    first = DidFilterSet(QueryDict("search_status=bogus"), account=portal_admin)
+    second = DidFilterSet(QueryDict("search_status=free"), account=portal_admin)
+    assert type(first.form) is type(second.form)
+    assert first.form.fields["search_status"] is not second.form.fields["search_status"]
+    assert first.error_messages() == [
+        "Invalid search_status: expected one of free, reserved, active, closed, terminated"
+    ]
+    assert second.error_messages() == []
