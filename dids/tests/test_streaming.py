@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from dids.api.testing import DIDS_GET_URL, SECRET_HASH
@@ -130,26 +131,64 @@ def test_a_stream_keeps_its_joins_in_order_only_while_it_lasts():
     assert join_collapse_limit() == default != "1"
 
 
+FIX_JOINS = "SET LOCAL join_collapse_limit = 1"
+
+
 @pytest.mark.parametrize(
-    ("params", "fixed"),
-    [({}, True), ({"max_results": "5"}, True), ({"from": "2"}, False), ({"from": "3"}, False)],
+    ("params", "fixed", "streamed"),
+    [
+        ({}, True, True),
+        ({"max_results": "5"}, True, False),
+        ({"from": "2"}, False, True),
+        ({"from": "3"}, False, True),
+    ],
 )
 def test_dids_get_fixes_the_join_order_unless_an_id_window_cuts_the_list(
-    client, portal_admin, system_api, params, fixed
+    client, portal_admin, system_api, params, fixed, streamed
 ):
     postgresql_only()
     make_dids(CHUNK_SIZE + 5)
     default = join_collapse_limit()
-    response = client.post(
-        DIDS_GET_URL, {"u": portal_admin.username, "hash": SECRET_HASH, **params}
-    )
-    chunks = iter(response.streaming_content)
-    next(chunks)
-    # An id window's subquery must stay free to be planned first (else a scan of all DIDs).
-    assert join_collapse_limit() == ("1" if fixed else default)
-    b"".join(chunks)
-    response.close()
+    with CaptureQueriesContext(connection) as executed:
+        response = client.post(
+            DIDS_GET_URL, {"u": portal_admin.username, "hash": SECRET_HASH, **params}
+        )
+        chunks = iter(response.streaming_content)
+        next(chunks)
+        # While a long list streams, its transaction (and the setting) lasts; a page of
+        # at most one chunk was read at once, and its transaction has ended.
+        assert connection.in_atomic_block == streamed
+        # An id window's subquery must stay free to be planned first (else a scan of all DIDs).
+        assert join_collapse_limit() == ("1" if fixed and streamed else default)
+        b"".join(chunks)
+        response.close()
+    statements = [query["sql"] for query in executed.captured_queries]
+    assert (FIX_JOINS in statements) == fixed
+    if fixed:  # set just before the listing, in the same transaction
+        listing = statements[statements.index(FIX_JOINS) + 1]
+        # Streamed through a server-side cursor, or one plain query for a page.
+        assert listing.startswith("DECLARE " if streamed else "SELECT ")
+        assert 'SELECT "dids_did"."id" AS "id", "dids_did"."number"' in listing
     assert join_collapse_limit() == default
+    assert not connection.in_atomic_block
+
+
+def test_a_window_of_one_chunk_is_read_at_once_by_a_plain_query():
+    postgresql_only()
+    make_dids(CHUNK_SIZE + 1)
+    rows = RowStream(did_rows(Did.objects.in_contract_order()[:CHUNK_SIZE]))
+    # Read already: no cursor open, no transaction left, nothing to wait for.
+    assert not connection.in_atomic_block
+    assert open_cursors() == []
+    assert sum(1 for _ in rows) == CHUNK_SIZE
+    rows.close()
+    assert not connection.in_atomic_block
+    # One row more than a chunk streams.
+    rows = RowStream(did_rows(Did.objects.in_contract_order()[: CHUNK_SIZE + 1]))
+    next(rows)
+    assert [holdable for _, holdable in open_cursors()] == [False]
+    rows.close()
+    assert open_cursors() == []
 
 
 def test_only_a_queryset_filtered_by_a_subquery_keeps_the_planners_join_search(portal_admin):
