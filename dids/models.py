@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import connections, models
 from django.db.models import Case, F, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Collate, Concat, NullIf, Trim
+from django.db.models.functions import Coalesce, Collate, NullIf, Trim
 
 from accounts.models import Level, User
 
@@ -200,9 +200,20 @@ def dial_plan_display(name: str, type_: str) -> str:
     return f"{name} ({type_})"
 
 
+class Joined(models.Func):
+    """Text joined with SQL's `||` (PostgreSQL and SQLite alike). For columns that are
+    never NULL it is Concat's result; where a LEFT JOIN found no row it is NULL (Concat's
+    would be '', which display_name_sql turns into NULL all the same). Concat writes a
+    COALESCE and casts per pair at every compile: a quarter of a listing query's."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = models.CharField()
+
+
 def display_name_sql(prefix: str) -> Coalesce:
     """SQL twin of `accounts.models.display_name` for the account at `prefix`."""
-    full = Trim(Concat(F(f"{prefix}first_name"), Value(" "), F(f"{prefix}last_name")))
+    full = Trim(Joined(F(f"{prefix}first_name"), Value(" "), F(f"{prefix}last_name")))
     return Coalesce(NullIf(full, Value("")), F(f"{prefix}username"))
 
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import ApiSettings, SystemSettings, User, display_name
-from dids.models import Device, DialPlan, Did, device_display
+from dids.models import Device, DialPlan, Did, device_display, display_name_sql
 from portal.testing.factories import DidFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,11 @@ def test_the_sql_display_name_agrees_with_python(portal_admin):
         DidFactory(number=f"5{index}", user=user)
     for did in Did.objects.with_owner_name():
         assert did.owner_name == did.user.display_name
+    # Through a LEFT JOIN that found no row (no reseller): no name at all, not "".
+    shown = Did.objects.annotate(shown=display_name_sql("reseller__")).values_list(
+        "shown", flat=True
+    )
+    assert set(shown) == {None}
 
 
 @pytest.mark.parametrize(
