@@ -362,17 +362,20 @@ class SystemSettings(models.Model):
 
 
 class ApiSettingsQuerySet(models.QuerySet):
-    # get(), not first(): one row per owner at most (one_api_settings_per_owner), and
-    # every API request asks (first()'s ORDER BY is CPU spent for nothing).
     def system(self) -> ApiSettings:
-        try:
-            return self.get(reseller__isnull=True)
-        except ApiSettings.DoesNotExist:
-            return ApiSettings(reseller=None)
+        return self.of(None)
 
     def for_reseller(self, reseller: User) -> ApiSettings:
+        return self.of(reseller)
+
+    def of(self, reseller: User | None) -> ApiSettings:
+        """The settings of the system (None) or of a reseller; unsaved defaults when it
+        has no row. get(), not first(): one row per owner at most
+        (one_api_settings_per_owner), and every API request asks (first()'s ORDER BY
+        is CPU spent for nothing)."""
+        lookup = {"reseller__isnull": True} if reseller is None else {"reseller": reseller}
         try:
-            return self.get(reseller=reseller)
+            return self.get(**lookup)
         except ApiSettings.DoesNotExist:
             return ApiSettings(reseller=reseller)
 

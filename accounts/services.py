@@ -430,13 +430,8 @@ def api_settings_update(
         raise ValidationError({"remove_secret": "Either set a new secret key or remove it."})
     if reseller is not None and not reseller.is_reseller:
         raise ValidationError("Only resellers have API settings of their own.")
-    rows = ApiSettings.objects.select_for_update()
-    existing = (
-        rows.filter(reseller__isnull=True).first()
-        if reseller is None
-        else rows.filter(reseller=reseller).first()
-    )
-    api_settings = existing if existing is not None else ApiSettings(reseller=reseller)
+    api_settings = ApiSettings.objects.select_for_update().of(reseller)
+    stored = api_settings.pk is not None  # else the unsaved defaults: a creation
     before = api_settings_snapshot(api_settings)
     api_settings.allow_api = allow_api
     api_settings.disable_hash_checking = disable_hash_checking
@@ -455,11 +450,9 @@ def api_settings_update(
     after = api_settings_snapshot(api_settings)
     audit_record(
         by=by,
-        action=AuditEntry.Action.UPDATE if existing is not None else AuditEntry.Action.CREATE,
+        action=AuditEntry.Action.UPDATE if stored else AuditEntry.Action.CREATE,
         instance=api_settings,
-        changes=(
-            snapshot_changes(before, after) if existing is not None else creation_changes(after)
-        ),
+        changes=(snapshot_changes(before, after) if stored else creation_changes(after)),
     )
     return api_settings
 
