@@ -18,6 +18,7 @@ search for another costs 15-35 ms of planning per query at 1,000,000 DIDs agains
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from django.db import connections, transaction
@@ -63,17 +64,22 @@ def _at_most(queryset: QuerySet, rows: int) -> bool:
     return query.high_mark is not None and query.high_mark - query.low_mark <= rows
 
 
-def _read_at_once(queryset: QuerySet) -> list[Any]:
-    """Every row of a small queryset by one plain query, in a transaction of its own
-    (PostgreSQL, for fixed_join_order) that ends as soon as the rows are read."""
+@contextmanager
+def read_transaction(queryset: QuerySet) -> Iterator[None]:
+    """Where the queryset is read: on PostgreSQL outside any transaction, one of its own
+    with the join order fixed (fixed_join_order), always rolled back. Nothing is written,
+    and a rollback ends it also when the query failed half-way (a commit would raise on
+    the aborted transaction). Elsewhere, or inside a caller's transaction, nothing."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return list(queryset)
+        yield
+        return
     with transaction.atomic(using=queryset.db):
-        fixed_join_order(queryset)
-        rows = list(queryset)
-        transaction.set_rollback(True, using=queryset.db)  # nothing was written
-    return rows
+        try:
+            fixed_join_order(queryset)
+            yield
+        finally:
+            transaction.set_rollback(True, using=queryset.db)
 
 
 class RowStream:
@@ -85,16 +91,13 @@ class RowStream:
     """
 
     def __init__(self, queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> None:
-        self._using = queryset.db
-        self._atomic: Any = None
-        connection = connections[self._using]
+        self._transaction: AbstractContextManager[None] | None = None
         if _at_most(queryset, chunk_size):
-            self._rows: Iterator[Any] = iter(_read_at_once(queryset))
+            with read_transaction(queryset):
+                self._rows: Iterator[Any] = iter(list(queryset))
             return
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            self._atomic = transaction.atomic(using=self._using)
-            self._atomic.__enter__()
-            fixed_join_order(queryset)
+        self._transaction = read_transaction(queryset)
+        self._transaction.__enter__()
         self._rows = queryset.iterator(chunk_size=chunk_size)
 
     def __iter__(self) -> Iterator[Any]:
@@ -110,9 +113,6 @@ class RowStream:
             if close is not None:
                 close()
         finally:
-            atomic, self._atomic = self._atomic, None
-            if atomic is not None:
-                # Nothing was written: a rollback ends the transaction also when the
-                # query failed half-way (a commit would raise on the aborted transaction).
-                transaction.set_rollback(True, using=self._using)
-                atomic.__exit__(None, None, None)
+            ending, self._transaction = self._transaction, None
+            if ending is not None:
+                ending.__exit__(None, None, None)
