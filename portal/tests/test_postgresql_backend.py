@@ -9,9 +9,10 @@ from datetime import UTC
 import pytest
 from django.db import DataError, connection
 from django.db.backends.postgresql.base import DatabaseWrapper as DjangoWrapper
+from psycopg.pq import Format
 
 from dids.models import Did
-from portal.postgresql.base import DatabaseWrapper, c_timestamptz_loader
+from portal.postgresql.base import TIMESTAMPTZ_OID, DatabaseWrapper, c_timestamptz_loader
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,8 @@ def test_the_project_uses_the_c_loader():
     assert connection.settings_dict["ENGINE"] == "portal.postgresql"
     assert c_timestamptz_loader() is not None, "psycopg[binary] is a requirement"
     with connection.cursor() as cursor:
-        assert cursor.cursor.adapters.get_loader(1184, 0) is c_timestamptz_loader()
+        loader = cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    assert loader is c_timestamptz_loader()
 
 
 @pytest.mark.parametrize("literal", LITERALS + OUT_OF_RANGE)
