@@ -12,7 +12,6 @@ clients (addresses it authenticated from within 30 days). Counting is atomic
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from portal.statements import Statement
 from portal.text import is_valid_text
 
 from . import throttle
@@ -237,6 +237,24 @@ def take_attempt_slots(address: str, username: object) -> list[throttle.Slot]:
 # --- The authentication class ----------------------------------------------
 
 
+# Every API request asks, so the query is compiled once (portal.statements): building
+# and compiling it cost 0.8 ms of CPU a request, running it 0.15 ms.
+_ACCOUNT_NAMED = Statement(
+    lambda username: User.objects.select_related(
+        "owner", "accountant_group", "api_permission_group"
+    ).filter(username=username),
+    username=User._meta.get_field("username"),
+)
+
+
+def account_named(username: str) -> User | None:
+    """The account with exactly this username, its owner and groups read with it."""
+    try:
+        return _ACCOUNT_NAMED.get(username=username)
+    except User.DoesNotExist:
+        return None
+
+
 def method_hashed_parameters(request: Request) -> HashedParameters:
     """The hashed parameters that the called method declares (`hashed_parameters` on
     its view); the legacy order for a view that declares none (dids_get)."""
@@ -272,14 +290,7 @@ class ApiHashAuthentication(BaseAuthentication):
         self, request: Request, params: dict[str, object], address: str, username: object
     ) -> User:
         # 1: the account, by its exact username.
-        account = None
-        if isinstance(username, str):
-            # get(), not first(): usernames are unique, and first()'s ORDER BY costs a
-            # quarter of a millisecond of every request's CPU (building the query).
-            with contextlib.suppress(User.DoesNotExist):
-                account = User.objects.select_related(
-                    "owner", "accountant_group", "api_permission_group"
-                ).get(username=username)
+        account = account_named(username) if isinstance(username, str) else None
         if account is None or not account.is_active:
             self._fail(ACCESS_DENIED, address, username)
 

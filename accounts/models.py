@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
+
+from portal.statements import Statement
 
 
 class Level(models.TextChoices):
@@ -361,23 +366,30 @@ class SystemSettings(models.Model):
         return obj
 
 
+def _or_defaults(get: Callable[[], ApiSettings], reseller: User | None) -> ApiSettings:
+    """The stored settings, or unsaved defaults when the owner has no row."""
+    try:
+        return get()
+    except ApiSettings.DoesNotExist:
+        return ApiSettings(reseller=reseller)
+
+
 class ApiSettingsQuerySet(models.QuerySet):
+    def of(self, reseller: User | None) -> ApiSettings:
+        """The settings of the system (None) or of a reseller, read through this
+        queryset (e.g. select_for_update()); unsaved defaults when it has no row.
+        get(): one row per owner at most (one_api_settings_per_owner)."""
+        lookup = {"reseller__isnull": True} if reseller is None else {"reseller": reseller}
+        return _or_defaults(lambda: self.get(**lookup), reseller)
+
+
+class ApiSettingsManager(models.Manager.from_queryset(ApiSettingsQuerySet)):  # type: ignore[misc]
+    # Every API request reads these, so they are compiled once (portal.statements).
     def system(self) -> ApiSettings:
-        return self.of(None)
+        return _or_defaults(_SYSTEM_SETTINGS.get, None)
 
     def for_reseller(self, reseller: User) -> ApiSettings:
-        return self.of(reseller)
-
-    def of(self, reseller: User | None) -> ApiSettings:
-        """The settings of the system (None) or of a reseller; unsaved defaults when it
-        has no row. get(), not first(): one row per owner at most
-        (one_api_settings_per_owner), and every API request asks (first()'s ORDER BY
-        is CPU spent for nothing)."""
-        lookup = {"reseller__isnull": True} if reseller is None else {"reseller": reseller}
-        try:
-            return self.get(**lookup)
-        except ApiSettings.DoesNotExist:
-            return ApiSettings(reseller=reseller)
+        return _or_defaults(partial(_RESELLER_SETTINGS.get, reseller=reseller.pk), reseller)
 
 
 class ApiSettings(models.Model):
@@ -405,7 +417,7 @@ class ApiSettings(models.Model):
     api_secret_key = models.CharField("API Secret Key", max_length=255, blank=True)
     disable_hash_checking = models.BooleanField("Disable hash checking", default=False)
 
-    objects = ApiSettingsQuerySet.as_manager()
+    objects = ApiSettingsManager()
 
     class Meta:
         verbose_name = "API settings"
@@ -439,6 +451,13 @@ def mask_secret(secret: str) -> str:
     if not secret:
         return ""
     return "•" * 8 + (secret[-2:] if len(secret) >= 12 else "")
+
+
+_SYSTEM_SETTINGS = Statement(lambda: ApiSettings.objects.filter(reseller__isnull=True))
+_RESELLER_SETTINGS = Statement(
+    lambda reseller: ApiSettings.objects.filter(reseller_id=reseller),
+    reseller=ApiSettings._meta.get_field("reseller"),
+)
 
 
 class AuditEntry(models.Model):

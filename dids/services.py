@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_entry
 from accounts.models import AuditEntry, SystemSettings, User
+from portal.statements import Statement
 
 from .lifecycle import TRANSITIONS, Transition, may_take, refusal
 from .models import DID_NUMBER_VALIDATOR, Device, DialPlan, Did, DidHistory, Provider
@@ -274,6 +275,14 @@ def _is_expired(did: Did, now: datetime) -> bool:
     return did.status == Did.Status.CLOSED and till is not None and till <= now
 
 
+def _expired(now: datetime) -> QuerySet:
+    return Did.objects.filter(status=Did.Status.CLOSED, reserved_for_user_till__lte=now)
+
+
+# Every listing asks first, so the question is compiled once (portal.statements).
+_ANY_EXPIRED = Statement(_expired, now=Did._meta.get_field("reserved_for_user_till"))
+
+
 def dids_release_expired(*, now: datetime | None = None) -> int:
     """Release every closed DID whose *reserved for user till* has passed.
 
@@ -282,12 +291,11 @@ def dids_release_expired(*, now: datetime | None = None) -> int:
     the count.
     """
     now = now or timezone.now()
-    expired = Did.objects.filter(status=Did.Status.CLOSED, reserved_for_user_till__lte=now)
     # The common case is nothing to release: one cheap indexed query, no transaction.
-    if not expired.exists():
+    if not _ANY_EXPIRED.exists(now=now):
         return 0
     with transaction.atomic():
-        dids = list(expired.select_for_update().order_by("id"))
+        dids = list(_expired(now).select_for_update().order_by("id"))
         for did in dids:
             _release(did, now)
     return len(dids)

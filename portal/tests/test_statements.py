@@ -1,0 +1,231 @@
+"""portal.statements: a query compiled once must read exactly what the ORM reads, send
+exactly the SQL the ORM sends for the same values, and refuse what it cannot do."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.authentication import account_named
+from accounts.models import ApiSettings, User
+from dids.models import Did
+from portal.statements import Statement, StatementUsageError
+from portal.testing.factories import (
+    AccountantGroupFactory,
+    ApiPermissionGroupFactory,
+    ApiSettingsFactory,
+    DidFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+RELATED = ("owner", "accountant_group", "api_permission_group")
+ACCOUNT = Statement(
+    lambda username: User.objects.select_related(*RELATED).filter(username=username),
+    username=User._meta.get_field("username"),
+)
+BY_STATUS = Statement(
+    lambda status: Did.objects.filter(status=status).values_list("number", flat=True),
+    status=Did._meta.get_field("status"),
+)
+EXPIRED = Statement(
+    lambda now: Did.objects.filter(status=Did.Status.CLOSED, reserved_for_user_till__lte=now),
+    now=Did._meta.get_field("reserved_for_user_till"),
+)
+SETTINGS_OF = Statement(
+    lambda reseller: ApiSettings.objects.filter(reseller_id=reseller),
+    reseller=ApiSettings._meta.get_field("reseller"),
+)
+
+
+def fields(instance) -> dict:
+    return {k: v for k, v in vars(instance).items() if k != "_state"}
+
+
+# A lookup puts parentheses around an expression on its right (a Slot is one): the
+# only difference from the ORM's SQL for a plain value, and the same to the database.
+SLOT_VALUE = re.compile(r"\(('(?:[^']|'')*'(?:::\w+)?|-?\d+)\)")
+
+
+def sent(run) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    return [SLOT_VALUE.sub(r"\1", query["sql"]) for query in queries.captured_queries]
+
+
+@pytest.fixture
+def customer(db) -> User:
+    reseller = UserFactory(username="charlie", role=User.Role.RESELLER)
+    return UserFactory(
+        username="erin",
+        role=User.Role.ACCOUNTANT,
+        owner=reseller,
+        accountant_group=AccountantGroupFactory(name="Readers", rights={"manage_dids": "read"}),
+        api_permission_group=ApiPermissionGroupFactory(name="Callers"),
+    )
+
+
+def test_get_reads_the_account_and_its_related_rows_in_one_query(customer):
+    expected = User.objects.select_related(*RELATED).get(username="erin")
+    with CaptureQueriesContext(connection) as queries:
+        found = ACCOUNT.get(username="erin")
+        related = (found.owner, found.accountant_group, found.api_permission_group)
+    assert len(queries.captured_queries) == 1
+    assert fields(found) == fields(expected)
+    assert [fields(r) for r in related] == [
+        fields(expected.owner),
+        fields(expected.accountant_group),
+        fields(expected.api_permission_group),
+    ]
+    assert found._state.db == "default"
+    assert found._state.adding is False
+
+
+def test_each_call_binds_its_own_values(customer):
+    assert ACCOUNT.get(username="charlie").role == User.Role.RESELLER
+    assert ACCOUNT.get(username="erin").owner.username == "charlie"
+    assert ACCOUNT.get(username="charlie").owner is None
+    assert [u.username for u in ACCOUNT(username="erin")] == ["erin"]
+    assert ACCOUNT.exists(username="erin") is True
+    assert ACCOUNT.exists(username="nobody") is False
+
+
+def test_the_sql_is_the_orms_own_for_the_same_values(customer):
+    now = timezone.now()
+    reseller = User.objects.get(username="charlie")
+    pairs = [
+        (
+            lambda: ACCOUNT.get(username="erin"),
+            lambda: User.objects.select_related(*RELATED).get(username="erin"),
+        ),
+        (
+            lambda: list(ACCOUNT(username="o'neil %s")),
+            lambda: list(User.objects.select_related(*RELATED).filter(username="o'neil %s")),
+        ),
+        (
+            lambda: EXPIRED.exists(now=now),
+            lambda: Did.objects.filter(
+                status=Did.Status.CLOSED, reserved_for_user_till__lte=now
+            ).exists(),
+        ),
+        (
+            lambda: list(SETTINGS_OF(reseller=reseller.pk)),
+            lambda: list(ApiSettings.objects.filter(reseller_id=reseller.pk)),
+        ),
+    ]
+    for statement, orm in pairs:
+        assert sent(statement) == sent(orm)
+
+
+def test_get_refuses_none_and_many_as_queryset_get_does(customer):
+    with pytest.raises(User.DoesNotExist, match="User matching query does not exist"):
+        ACCOUNT.get(username="nobody")
+    DidFactory(status=Did.Status.FREE)
+    DidFactory(status=Did.Status.FREE)
+    with pytest.raises(Did.MultipleObjectsReturned, match="it returned 2!"):
+        BY_STATUS.get(status=Did.Status.FREE)
+    assert sorted(BY_STATUS(status=Did.Status.FREE)) == sorted(
+        Did.objects.filter(status="free").values_list("number", flat=True)
+    )
+    assert list(BY_STATUS(status=Did.Status.ACTIVE)) == []
+
+
+def test_values_are_adapted_by_their_field_on_every_database(db):
+    now = timezone.now()
+    DidFactory(status=Did.Status.CLOSED, reserved_for_user_till=now - timedelta(seconds=1))
+    assert EXPIRED.exists(now=now) is True
+    assert EXPIRED.exists(now=now - timedelta(seconds=2)) is False
+    settings_row = ApiSettingsFactory(reseller=UserFactory(role=User.Role.RESELLER))
+    assert list(SETTINGS_OF(reseller=settings_row.reseller_id)) == [settings_row]
+    assert list(SETTINGS_OF(reseller=settings_row.reseller_id + 1000)) == []
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40))
+def test_any_text_finds_exactly_what_the_orm_finds(customer, username):
+    orm = list(User.objects.filter(username=username).values_list("pk", flat=True))
+    assert [u.pk for u in ACCOUNT(username=username)] == orm
+    assert account_named(username) == (User.objects.get(pk=orm[0]) if orm else None)
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        lambda qs: qs.filter(pk=1),
+        lambda qs: qs.order_by("pk"),
+        lambda qs: qs.exclude(pk=1),
+        lambda qs: qs[:1],
+        lambda qs: qs.count(),
+        lambda qs: qs.exists(),
+    ],
+    ids=["filter", "order_by", "exclude", "slice", "count", "exists"],
+)
+def test_a_statements_queryset_cannot_be_changed(customer, chain):
+    queryset = ACCOUNT(username="erin")
+    with CaptureQueriesContext(connection) as queries, pytest.raises(StatementUsageError):
+        chain(queryset)
+    assert queries.captured_queries == []
+
+
+def test_values_must_match_the_slots(customer):
+    with pytest.raises(StatementUsageError, match="expected"):
+        ACCOUNT.get()
+    with pytest.raises(StatementUsageError, match="expected"):
+        ACCOUNT.get(username="erin", role="admin")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda username: User.objects.filter(role="admin"),
+        lambda username: User.objects.filter(username=username, first_name=username),
+    ],
+    ids=["unused", "twice"],
+)
+def test_a_slot_must_stand_once_in_the_sql(db, build):
+    statement = Statement(build, username=User._meta.get_field("username"))
+    with pytest.raises(ImproperlyConfigured, match="'username' appears"):
+        statement.get(username="erin")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_each_run_it_on_their_own_connection():
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with their own connections need a database server")
+    names = [f"user{n}" for n in range(8)]
+    for name in names:
+        UserFactory(username=name)
+    statement = Statement(
+        lambda username: User.objects.filter(username=username),
+        username=User._meta.get_field("username"),
+    )
+    start = threading.Barrier(len(names))
+    found: dict[str, list] = {}
+
+    def run(name: str) -> None:
+        try:
+            start.wait()
+            found[name] = [statement.get(username=name).username for _ in range(20)]
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == {name: [name] * 20 for name in names}
