@@ -170,12 +170,12 @@ class Statement:
                 queryset = self._build(**slots)
                 query = queryset.query
                 if kind == "get":
-                    # As QuerySet.get(): no ORDER BY, at most MAX_GET_RESULTS rows.
+                    # As QuerySet.get(): no ORDER BY where it may filter, and at most
+                    # MAX_GET_RESULTS rows (within a slice the build made).
                     query = query.clone()
-                    if not query.distinct_fields:
+                    if query.can_filter() and not query.distinct_fields:
                         query.clear_ordering(force=True)
-                    if not query.is_sliced:
-                        query.set_limits(high=MAX_GET_RESULTS)
+                    query.set_limits(high=MAX_GET_RESULTS)
                 elif kind == "exists":
                     query = query.exists()
                 compiled = _Compiled(queryset, query, slots, queryset.db)

@@ -4,7 +4,6 @@ exactly the SQL the ORM sends for the same values, and refuse what it cannot do.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from portal.testing.factories import (
     DidFactory,
     UserFactory,
 )
+from portal.testing.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -213,19 +213,13 @@ def test_threads_each_run_it_on_their_own_connection():
         lambda username: User.objects.filter(username=username),
         username=User._meta.get_field("username"),
     )
-    start = threading.Barrier(len(names))
     found: dict[str, list] = {}
 
     def run(name: str) -> None:
         try:
-            start.wait()
             found[name] = [statement.get(username=name).username for _ in range(20)]
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(name,)) for name in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race(run, len(names), names.__getitem__)
     assert found == {name: [name] * 20 for name in names}
