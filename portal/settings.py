@@ -109,6 +109,9 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 for _option in ("key_prefix", "timeout", "version", "key_function"):
     if _option in CACHES["default"]:
         CACHES["default"][_option.upper()] = CACHES["default"].pop(_option)
+# Django's Redis backend with its clients kept (portal/redis_cache.py).
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "portal.redis_cache.RedisCache"
 if CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
     # Its default of 300 keys would let a burst of distinct usernames or addresses push
     # the lockout's counters out (it forgets the oldest first).
