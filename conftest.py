@@ -31,12 +31,17 @@ def _plain_static_storage(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Throttling counters live in the cache: every test starts from zero."""
+    """Throttling counters live in the cache: every test starts from zero (and from
+    no known client this process has seen recorded)."""
     from django.core.cache import cache
 
+    from accounts.authentication import forget_seen_clients
+
     cache.clear()
+    forget_seen_clients()
     yield
     cache.clear()
+    forget_seen_clients()
 
 
 @pytest.fixture

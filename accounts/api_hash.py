@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db.models import QuerySet, Subquery
+
 from .models import ApiSettings, User
 
 # The legacy hashed parameters, in the order in which their values enter the hash.
@@ -104,14 +106,52 @@ def hash_is_valid(
     return hmac.compare_digest(given.lower().encode(), expected.encode())
 
 
+# The system's settings as columns of an account's row: what every API request reads
+# with the account, in the same query (with_settings_chain). A query less per request.
+_SYSTEM_COLUMNS = {
+    f"system_api_{name}": name
+    for name in ("id", "allow_api", "allow_get_api", "api_secret_key", "disable_hash_checking")
+}
+
+
+def with_settings_chain(accounts: QuerySet[User]) -> QuerySet[User]:
+    """The accounts with what settings_chain needs read along: the system's API settings
+    (columns of each row) and the reseller's (its own or its owner's, joined)."""
+    system = ApiSettings.objects.filter(reseller__isnull=True)
+    return accounts.select_related("api_settings", "owner__api_settings").annotate(
+        **{column: Subquery(system.values(name)[:1]) for column, name in _SYSTEM_COLUMNS.items()}
+    )
+
+
+def _read_with(account: User, owner: User | None) -> list[ApiSettings]:
+    """The chain from what with_settings_chain read with the account: no query."""
+    if account.system_api_id is None:
+        system = ApiSettings(reseller=None)
+    else:
+        read = {name: getattr(account, column) for column, name in _SYSTEM_COLUMNS.items()}
+        fields = [field.attname for field in ApiSettings._meta.concrete_fields]
+        # from_db takes every field's value in the model's order (reseller_id: None).
+        system = ApiSettings.from_db(account._state.db, fields, [read.get(f) for f in fields])
+    if owner is None:
+        return [system]
+    try:
+        own = owner.api_settings
+    except ApiSettings.DoesNotExist:
+        own = ApiSettings(reseller=owner)
+    return [system, own]
+
+
 def settings_chain(account: User) -> list[ApiSettings]:
     """The API settings that govern the account: the system's, then its reseller's if any.
 
     Every one must allow the API; the last one's secret and hash checking apply.
-    Unsaved defaults (everything off, no secret) stand in for missing rows.
+    Unsaved defaults (everything off, no secret) stand in for missing rows. An account
+    read through with_settings_chain brings them along; any other costs a query each.
     """
-    chain = [ApiSettings.objects.system()]
     owner = account.settings_owner
+    if hasattr(account, "system_api_id"):
+        return _read_with(account, owner)
+    chain = [ApiSettings.objects.system()]
     if owner is not None:
         chain.append(ApiSettings.objects.for_reseller(owner))
     return chain

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -30,7 +31,13 @@ from portal.statements import Statement
 from portal.text import is_valid_text
 
 from . import throttle
-from .api_hash import LEGACY_ORDER, HashedParameters, hash_is_valid, settings_chain
+from .api_hash import (
+    LEGACY_ORDER,
+    HashedParameters,
+    hash_is_valid,
+    settings_chain,
+    with_settings_chain,
+)
 from .models import ApiKnownClient, User
 
 logger = logging.getLogger(__name__)
@@ -197,11 +204,30 @@ def is_known_client(username: str, address: str) -> bool:
     ).exists()
 
 
+# What this process already knows to be recorded: digest -> until when (time.time())
+# it need not ask the shared cache again. Half the refresh period, so that the database
+# still hears of a client at least every 1.5 x KNOWN_CLIENT_REFRESH; a cache call per
+# API request (a round trip to Redis, 0.3 ms of CPU) is saved. Bounded: emptied when full.
+_seen_recorded: dict[str, float] = {}
+_SEEN_RECORDED_MAX = 10_000
+
+
+def forget_seen_clients() -> None:
+    """Forget what this process knows to be recorded (tests start from nothing)."""
+    _seen_recorded.clear()
+
+
 def known_client_record(account: User, address: str) -> None:
     """Remember a successful authentication from this address (a write an hour at most)."""
-    if not cache.add(
-        "api-known-client:" + _digest(f"{account.pk} {address}"), 1, timeout=KNOWN_CLIENT_REFRESH
-    ):
+    digest = _digest(f"{account.pk} {address}")
+    now = time.time()
+    if _seen_recorded.get(digest, 0.0) > now:
+        return
+    if len(_seen_recorded) >= _SEEN_RECORDED_MAX:
+        _seen_recorded.clear()
+    written = cache.add("api-known-client:" + digest, 1, timeout=KNOWN_CLIENT_REFRESH)
+    _seen_recorded[digest] = now + KNOWN_CLIENT_REFRESH / 2
+    if not written:
         return
     # One statement (INSERT … ON CONFLICT DO UPDATE), safe when processes race.
     ApiKnownClient.objects.bulk_create(
@@ -240,15 +266,16 @@ def take_attempt_slots(address: str, username: object) -> list[throttle.Slot]:
 # Every API request asks, so the query is compiled once (portal.statements): building
 # and compiling it cost 0.8 ms of CPU a request, running it 0.15 ms.
 _ACCOUNT_NAMED = Statement(
-    lambda username: User.objects.select_related(
-        "owner", "accountant_group", "api_permission_group"
+    lambda username: with_settings_chain(
+        User.objects.select_related("owner", "accountant_group", "api_permission_group")
     ).filter(username=username),
     username=User._meta.get_field("username"),
 )
 
 
 def account_named(username: str) -> User | None:
-    """The account with exactly this username, its owner and groups read with it."""
+    """The account with exactly this username, its owner, groups and API settings (the
+    system's and its reseller's, for settings_chain) read with it, in one query."""
     try:
         return _ACCOUNT_NAMED.get(username=username)
     except User.DoesNotExist:

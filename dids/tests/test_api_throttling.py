@@ -325,3 +325,28 @@ def test_a_known_clients_success_is_written_once_an_hour(client, did, monkeypatc
     monkeypatch.setattr(time, "time", lambda: later)
     call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR=INTEGRATION)
     assert ApiKnownClient.objects.get().last_success_at > first
+
+
+def test_a_known_client_costs_a_cache_call_per_half_refresh_period(client, did, monkeypatch):
+    from accounts.models import ApiKnownClient
+
+    asked = []
+    add = cache.add
+
+    def counted(key, *args, **kwargs):
+        if key.startswith("api-known-client:"):
+            asked.append(key)
+        return add(key, *args, **kwargs)
+
+    monkeypatch.setattr(accounts.authentication.cache, "add", counted)
+    for _ in range(3):
+        call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR=INTEGRATION)
+    assert len(asked) == 1  # the first success; the next ones are known to be recorded
+    assert ApiKnownClient.objects.get().address == INTEGRATION
+    call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR="10.0.0.9")
+    assert len(asked) == 2  # another address is another client
+    half = time.time() + accounts.authentication.KNOWN_CLIENT_REFRESH / 2 + 1
+    monkeypatch.setattr(time, "time", lambda: half)
+    call(client, {"u": "alice", "hash": SECRET_HASH}, REMOTE_ADDR=INTEGRATION)
+    assert len(asked) == 3  # asked again; still within the cache's hour: no write
+    assert ApiKnownClient.objects.filter(address=INTEGRATION).count() == 1
