@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import connections, models
-from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models import Case, F, Field, Lookup, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Collate, NullIf, Trim
 
 from accounts.models import Level, User
@@ -220,6 +220,26 @@ def display_name_sql(prefix: str) -> Coalesce:
 def system_administrator_name_sql() -> Coalesce:
     admin = User.objects.filter(is_system_administrator=True).annotate(display=display_name_sql(""))
     return Coalesce(Subquery(admin.values("display")[:1]), Value(""))
+
+
+@Field.register_lookup
+class InWindow(Lookup):
+    """`pk__in_window=<subquery of ids>`: the value is in what a (sliced) subquery selects.
+
+    On PostgreSQL `= ANY(ARRAY(subquery))`: the subquery runs first, once (an InitPlan),
+    and its ids are looked up through the index; the planner does not turn it into a
+    join, so the query may keep its written join order (dids.streaming.fixed_join_order)
+    and still start from the window's few ids. Elsewhere `IN (subquery)`.
+    """
+
+    lookup_name = "in_window"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
 
 
 @functools.cache

@@ -22,6 +22,18 @@ parameters replaced by the call's values, each adapted by its field exactly as a
 lookup would (`get_db_prep_value`), through the QuerySet's own iterable: the rows
 become the same model instances, related objects and tuples as without it.
 
+A slot may also stand for a whole subquery: declared with `SubqueryOf(field)`, it
+takes a QuerySet with each call (one column of `field`'s type, e.g. a window of ids
+that a FilterSet cut), compiled with that call and put where the slot is, in
+parentheses, its parameters among the statement's own. The statement's shape stays
+fixed around a part that may change with every call:
+
+    ROWS = Statement(
+        lambda ids: Did.objects.filter(pk__in=ids).values_list("number"),
+        ids=SubqueryOf(Did._meta.pk),
+    )
+    ROWS(ids=Did.objects.filter(status="free").values("pk")[:50])
+
 A statement's QuerySet is read as it is. Chaining it (`filter()`, `order_by()`, a
 slice) would change the query and not the SQL, so it raises TypeError instead.
 """
@@ -29,15 +41,17 @@ slice) would change the query and not the SQL, so it raises TypeError instead.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
-from django.db.models import Expression, Field, QuerySet
+from django.db.models import BooleanField, Expression, Field, QuerySet, Value
 from django.db.models.query import MAX_GET_RESULTS
 from django.db.models.sql import Query
+from django.db.models.sql.where import WhereNode
 
 
 class _Marker:
@@ -74,6 +88,41 @@ class Slot(Expression):
         return "%s", [self.marker]
 
 
+class SubqueryOf:
+    """Declares a subquery slot: each call gives a QuerySet that selects one column of
+    `field`'s type."""
+
+    def __init__(self, field: Field) -> None:
+        self.field = field
+
+
+def _subquery_token(name: str) -> str:
+    # A NUL never stands in SQL that Django writes (values travel as parameters). In
+    # parentheses, as a subquery's SQL is: a lookup wraps anything else in a pair more.
+    return f"(\x00subquery:{name}\x00)"
+
+
+class SubquerySlot(Expression):
+    """Where a statement's subquery named `name` goes (its SQL brings its parentheses)."""
+
+    def __init__(self, name: str, field: Field) -> None:
+        super().__init__(output_field=field)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"SubquerySlot({self.name!r})"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return _subquery_token(self.name), []
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _placeholders(sql: str) -> int:
+    return sum(1 for found in _PLACEHOLDER.finditer(sql) if found.group() == "%s")
+
+
 class StatementUsageError(TypeError):
     pass
 
@@ -82,7 +131,7 @@ class _StatementQuery(Query):
     """The query of a statement's QuerySet: it answers with the compiled statement."""
 
     _statement: _Compiled
-    _statement_params: list[Any]
+    _statement_params: tuple[str, list[Any]]
 
     def get_compiler(self, using: str | None = None, connection: Any = None, elide_empty=True):
         return self._statement.compiler(using, self._statement_params)
@@ -108,12 +157,29 @@ class _Compiled:
             if isinstance(param, _Marker):
                 positions.append((position, param.name))
         used = [name for _, name in positions]
+        # The SQL around each subquery slot, and how many parameters come before it.
+        pieces = [sql]
+        subqueries: list[tuple[str, int]] = []
+        for name, slot in slots.items():
+            if isinstance(slot, SubquerySlot):
+                found = pieces[-1].split(_subquery_token(name))
+                used.extend([name] * (len(found) - 1))
+                if len(found) == 2:
+                    pieces[-1:] = found
+                    subqueries.append((name, _placeholders("".join(pieces[:-1]))))
         for name in slots:
             if used.count(name) != 1:
                 raise ImproperlyConfigured(
                     f"Statement slot {name!r} appears {used.count(name)} times in its SQL "
                     "(once is required)."
                 )
+        if _placeholders(sql) != len(params) or len(pieces) != len(subqueries) + 1:
+            raise ImproperlyConfigured(
+                "A statement's subquery slots must appear in its SQL in their declared order, "
+                "each among the parameters in the order the SQL has them."
+            )
+        self.pieces = pieces
+        self.subqueries = subqueries
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         converters = compiler.get_converters(fields)
         self.queryset = queryset
@@ -127,19 +193,46 @@ class _Compiled:
         self._compiler = compiler
         self._converters = converters
 
-    def bind(self, values: dict[str, Any]) -> list[Any]:
+    def bind(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and parameters of one call."""
         connection = connections[self.alias]
         params = self.params.copy()
         for position, name, field in self.positions:
             params[position] = field.get_db_prep_value(values[name], connection, prepared=False)
-        return params
+        if not self.subqueries:
+            return self.sql, params
+        sql = [self.pieces[0]]
+        bound: list[Any] = []
+        start = 0
+        for (name, before), after in zip(self.subqueries, self.pieces[1:], strict=True):
+            subquery = values[name]
+            if not isinstance(subquery, QuerySet) or subquery.db != self.alias:
+                raise StatementUsageError(
+                    f"subquery {name!r}: a QuerySet of the database {self.alias!r} expected"
+                )
+            # As a lookup compiles a queryset on its right: a subquery of the statement's
+            # query (aliases of its own, U0…), in parentheses.
+            inner = subquery.query.resolve_expression(self.query)
+            try:
+                inner_sql, inner_params = inner.as_sql(self._compiler, connection)
+            except EmptyResultSet:
+                # A query that can match nothing (e.g. `.none()`, an id beyond any id)
+                # has no SQL of its own: the same select, with a WHERE that is false.
+                inner.where = WhereNode([Value(False, output_field=BooleanField())])
+                inner_sql, inner_params = inner.as_sql(self._compiler, connection)
+            bound += params[start:before]
+            bound += inner_params
+            start = before
+            sql += (inner_sql, after)
+        bound += params[start:]
+        return "".join(sql), bound
 
-    def compiler(self, using: str | None, params: list[Any]) -> Any:
+    def compiler(self, using: str | None, bound: tuple[str, list[Any]]) -> Any:
         if using not in (None, self.alias):
             raise StatementUsageError(f"compiled for {self.alias!r}, asked for {using!r}")
         compiler = copy.copy(self._compiler)
         compiler.connection = connections[self.alias]
-        sql = self.sql
+        sql, params = bound
         converters = self._converters
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
         compiler.get_converters = lambda expressions: converters
@@ -149,7 +242,7 @@ class _Compiled:
 class Statement:
     """A query built by `build(**slots)`, compiled once per database, run with values."""
 
-    def __init__(self, build: Callable[..., QuerySet], **fields: Field) -> None:
+    def __init__(self, build: Callable[..., QuerySet], **fields: Field | SubqueryOf) -> None:
         self._build = build
         self._fields = fields
         self._compiled: dict[str, _Compiled] = {}
@@ -166,7 +259,12 @@ class Statement:
         with self._lock:
             compiled = self._compiled.get(kind)
             if compiled is None:
-                slots = {name: Slot(name, field) for name, field in self._fields.items()}
+                slots = {
+                    name: SubquerySlot(name, field.field)
+                    if isinstance(field, SubqueryOf)
+                    else Slot(name, field)
+                    for name, field in self._fields.items()
+                }
                 queryset = self._build(**slots)
                 query = queryset.query
                 if kind == "get":

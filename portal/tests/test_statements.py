@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from accounts.authentication import account_named
 from accounts.models import ApiSettings, User
 from dids.models import Did
-from portal.statements import Statement, StatementUsageError
+from portal.statements import Statement, StatementUsageError, SubqueryOf
 from portal.testing.factories import (
     AccountantGroupFactory,
     ApiPermissionGroupFactory,
@@ -45,6 +45,17 @@ EXPIRED = Statement(
 SETTINGS_OF = Statement(
     lambda reseller: ApiSettings.objects.filter(reseller_id=reseller),
     reseller=ApiSettings._meta.get_field("reseller"),
+)
+# A subquery slot between two value slots: its parameters must land between theirs.
+NUMBERS_IN = Statement(
+    lambda status, ids, language: (
+        Did.objects.filter(status=status, pk__in_window=ids, language=language)
+        .order_by("number")
+        .values_list("number", flat=True)
+    ),
+    status=Did._meta.get_field("status"),
+    ids=SubqueryOf(Did._meta.pk),
+    language=Did._meta.get_field("language"),
 )
 
 
@@ -223,3 +234,93 @@ def test_threads_each_run_it_on_their_own_connection():
 
     race(run, len(names), names.__getitem__)
     assert found == {name: [name] * 20 for name in names}
+
+
+@pytest.fixture
+def numbers(db) -> list[Did]:
+    made = [
+        DidFactory(number=f"3725550{n:03d}", status=status, language=language)
+        for n, (status, language) in enumerate(
+            [("free", "en"), ("free", "et"), ("active", "en"), ("free", "en"), ("closed", "en")]
+        )
+    ]
+    return made
+
+
+def numbers_in(status: str, ids, language: str) -> list[str]:
+    return list(
+        Did.objects.filter(status=status, pk__in_window=ids, language=language)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        lambda: Did.objects.order_by("number").values("pk")[:3],
+        lambda: Did.objects.filter(number__endswith="3").values("pk"),
+        lambda: Did.objects.filter(comment="o'neil %s").values("pk"),
+        lambda: Did.objects.filter(language__in=["en", "et"]).order_by("-number").values("pk")[1:4],
+    ],
+    ids=["sliced", "filtered", "quoted", "in-and-offset"],
+)
+def test_a_subquery_slot_reads_what_the_orm_reads_with_its_parameters_in_place(numbers, ids):
+    for status, language in (("free", "en"), ("free", "et"), ("active", "en")):
+        values = {"status": status, "ids": ids(), "language": language}
+        expected = numbers_in(**values)
+        assert list(NUMBERS_IN(**values)) == expected
+        statement, orm = (
+            sent(lambda v=values: list(NUMBERS_IN(**v))),
+            sent(lambda v=values: numbers_in(**v)),
+        )
+        assert statement == orm
+
+
+def test_each_call_takes_its_own_subquery(numbers):
+    first = list(NUMBERS_IN(status="free", ids=Did.objects.values("pk")[:1], language="en"))
+    every = list(NUMBERS_IN(status="free", ids=Did.objects.values("pk"), language="en"))
+    assert first == ["3725550000"]
+    assert every == ["3725550000", "3725550003"]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[1, 2], Did.objects.none().query, None],
+    ids=["list", "query", "none"],
+)
+def test_a_subquery_slot_takes_a_queryset_only(numbers, ids):
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(StatementUsageError, match="subquery 'ids': a QuerySet"),
+    ):
+        list(NUMBERS_IN(status="free", ids=ids, language="en"))
+    assert queries.captured_queries == []
+
+
+def test_a_subquery_slot_must_stand_once_in_the_sql(db):
+    statement = Statement(lambda ids: Did.objects.all(), ids=SubqueryOf(Did._meta.pk))
+    with pytest.raises(ImproperlyConfigured, match="'ids' appears 0 times"):
+        list(statement(ids=Did.objects.values("pk")))
+
+
+def test_a_subquery_that_can_match_nothing_is_an_empty_one(numbers):
+    nothing = Did.objects.none().values("pk")
+    assert list(NUMBERS_IN(status="free", ids=nothing, language="en")) == []
+    assert (
+        list(
+            NUMBERS_IN(status="free", ids=Did.objects.filter(pk__in=[]).values("pk"), language="en")
+        )
+        == []
+    )
+    outside = Statement(
+        lambda ids: (
+            Did.objects.exclude(pk__in_window=ids)
+            .order_by("number")
+            .values_list("number", flat=True)
+        ),
+        ids=SubqueryOf(Did._meta.pk),
+    )
+    everything = sorted(did.number for did in numbers)
+    assert list(outside(ids=Did.objects.none().values("pk"))) == everything
+    assert list(outside(ids=Did.objects.values("pk")[:2])) == everything[2:]
