@@ -174,7 +174,9 @@ def record_cases(database_url: str, dids: int) -> tuple[dict, dict]:
             with connection.execute_wrapper(record):
                 response = call()
                 assert response.status_code == 200, (name, response.status_code)
-                content = iter(response.streaming_content)
+                content = iter(
+                    response.streaming_content if response.streaming else [response.content]
+                )
                 first = next(content)
                 if name in ("first50", "active100"):
                     b"".join([first, *content])

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.db.models.query import ValuesListIterable
 
 from accounts.models import User, display_name
+from portal.statements import Statement, SubqueryOf
 
 from .models import Did, call_limit_display, device_display, dial_plan_display
 
@@ -161,6 +162,22 @@ def did_rows(dids: QuerySet) -> QuerySet:
     rows = dids.values_list(*ROW_SOURCES)
     rows._iterable_class = _DidRowIterable
     return rows
+
+
+# A page of rows by ids (dids_get's windows): whatever cut the ids (a FilterSet's
+# query within visible_to), the columns, joins and order around them are the same for
+# every page, so that part is built and compiled once (portal.statements). Building
+# and compiling the whole listing cost about 3.5 ms of each request's CPU.
+_WINDOW_ROWS = Statement(
+    lambda ids: did_rows(Did.objects.filter(pk__in_window=ids).in_contract_order()),
+    ids=SubqueryOf(Did._meta.pk),
+)
+
+
+def window_rows(ids: QuerySet) -> QuerySet:
+    """DidRows of the DIDs whose ids the queryset selects (a sliced `values("pk")`, e.g.
+    DidFilterSet.window_ids), in contract order; one query, read as it is."""
+    return _WINDOW_ROWS(ids=ids)
 
 
 def row_of(did: Did | DidRow) -> DidRow:

@@ -451,3 +451,26 @@ def test_oversized_json_body_gives_no_parameters(client, dids, settings):
     body = json.dumps({**AUTH, "padding": "x" * 2000})
     response = client.post(DIDS_GET_URL, body, content_type="application/json")
     assert error_of(response) == "Access Denied"
+
+
+# --- How the body is sent -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("test", ["0", "1"])
+def test_a_page_is_one_body_with_its_length_and_more_rows_stream(client, dids, test):
+    page = call(client, {**AUTH, "max_results": "2", "test": test})
+    assert not page.streaming
+    assert page["Content-Length"] == str(len(page.content))
+    everything = call(client, {**AUTH, "test": test})
+    assert everything.streaming
+    assert not everything.has_header("Content-Length")
+    # The same document either way: the page is the first rows of the stream.
+    if test == "0":
+        assert ids_of(page) == ids(dids, 0, 1)
+        assert ids_of(everything) == ids(dids, 0, 1, 2)
+        assert body_of(everything).startswith(body_of(page).split(b"</dids>")[0])
+    else:
+        assert b"&lt;did_number&gt;101&lt;/did_number&gt;" in body_of(page)
+        assert page["Content-Type"] == everything["Content-Type"] == "text/html; charset=utf-8"
+    for response in (page, everything):
+        assert response["Cache-Control"] == "no-store"

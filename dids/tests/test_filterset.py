@@ -40,3 +40,19 @@ def test_forms_share_the_class_but_not_the_fields(portal_admin):
         "Invalid search_status: expected one of free, reserved, active, closed, terminated"
     ]
     assert second.error_messages() == []
+
+
+def test_forms_share_the_widgets_and_each_renders_its_own_values(portal_admin):
+    first = DidFilterSet(QueryDict("search_status=closed&search_language=en"), account=portal_admin)
+    second = DidFilterSet(QueryDict("search_status=free"), account=portal_admin)
+    for name in DidFilterSet.base_filters:
+        assert first.form.fields[name] is not second.form.fields[name], name
+        assert first.form.fields[name].widget is second.form.fields[name].widget, name
+    assert first.error_messages() == second.error_messages() == []
+    assert 'value="closed" selected' in str(first.form["search_status"])
+    assert 'value="free" selected' in str(second.form["search_status"])
+    assert 'value="en"' in str(first.form["search_language"])
+    assert "value=" not in str(second.form["search_language"])
+    # Rendering changed nothing that the next form would see.
+    third = DidFilterSet(QueryDict(""), account=portal_admin)
+    assert "selected" not in str(third.form["search_status"]).replace('value="" selected', "")

@@ -5,7 +5,7 @@ ends when the response is closed, also when the client leaves half-way."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
@@ -13,7 +13,7 @@ from dids.api.testing import DIDS_GET_URL, SECRET_HASH
 from dids.exports import csv_blocks
 from dids.models import Did
 from dids.presentation import did_rows
-from dids.streaming import CHUNK_SIZE, RowStream, fixed_join_order
+from dids.streaming import CHUNK_SIZE, RowStream, fixed_join_order, read_at_once
 from portal.testing.factories import DidFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -139,6 +139,7 @@ FIX_JOINS = "SET LOCAL join_collapse_limit = 1"
     [
         ({}, True, True),
         ({"max_results": "5"}, True, False),
+        ({"from": "2", "max_results": "5"}, True, False),  # a page: read by its ids
         ({"from": "2"}, False, True),
         ({"from": "3"}, False, True),
     ],
@@ -153,22 +154,29 @@ def test_dids_get_fixes_the_join_order_unless_an_id_window_cuts_the_list(
         response = client.post(
             DIDS_GET_URL, {"u": portal_admin.username, "hash": SECRET_HASH, **params}
         )
-        chunks = iter(response.streaming_content)
+        # A long list streams; a page of at most one chunk is one body, read at once.
+        assert response.streaming == streamed
+        chunks = iter(response.streaming_content if streamed else [response.content])
         next(chunks)
-        # While a long list streams, its transaction (and the setting) lasts; a page of
-        # at most one chunk was read at once, and its transaction has ended.
+        # While a long list streams, its transaction (and the setting) lasts; a page's
+        # transaction has ended.
         assert connection.in_atomic_block == streamed
         # An id window's subquery must stay free to be planned first (else a scan of all DIDs).
         assert join_collapse_limit() == ("1" if fixed and streamed else default)
         b"".join(chunks)
         response.close()
     statements = [query["sql"] for query in executed.captured_queries]
-    assert (FIX_JOINS in statements) == fixed
-    if fixed:  # set just before the listing, in the same transaction
-        listing = statements[statements.index(FIX_JOINS) + 1]
+    # Set just before the listing, in the same transaction: Django's for a stream, for a
+    # page its own, opened and fixed in one round trip and rolled back after the rows.
+    fixing = FIX_JOINS if streamed else "BEGIN READ ONLY; " + FIX_JOINS
+    assert (fixing in statements) == fixed
+    if fixed:
+        listing = statements[statements.index(fixing) + 1]
         # Streamed through a server-side cursor, or one plain query for a page.
         assert listing.startswith("DECLARE " if streamed else "SELECT ")
         assert 'SELECT "dids_did"."id" AS "id", "dids_did"."number"' in listing
+        if not streamed:
+            assert statements[statements.index(fixing) + 2] == "ROLLBACK"
     assert join_collapse_limit() == default
     assert not connection.in_atomic_block
 
@@ -202,3 +210,22 @@ def test_only_a_queryset_filtered_by_a_subquery_keeps_the_planners_join_search(p
         with transaction.atomic():
             fixed_join_order(queryset)
             assert join_collapse_limit() == expected, queryset.query
+
+
+def test_a_page_read_that_fails_leaves_no_transaction_open():
+    postgresql_only()
+    default = join_collapse_limit()
+    seen = []
+
+    def fail() -> None:
+        with read_at_once(Did.objects.all()):
+            seen.append(join_collapse_limit())
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")
+
+    with pytest.raises(DatabaseError):
+        fail()
+    assert seen == ["1"]
+    assert connection.connection.info.transaction_status.name == "IDLE"
+    assert join_collapse_limit() == default
+    assert list(RowStream(did_rows(Did.objects.all()[:5]))) == []  # the connection goes on
