@@ -157,29 +157,33 @@ class _Compiled:
             if isinstance(param, _Marker):
                 positions.append((position, param.name))
         used = [name for _, name in positions]
-        # The SQL around each subquery slot, and how many parameters come before it.
-        pieces = [sql]
-        subqueries: list[tuple[str, int]] = []
+        # Where each subquery slot stands in the SQL, in the SQL's order.
+        found: list[tuple[int, str]] = []
         for name, slot in slots.items():
             if isinstance(slot, SubquerySlot):
-                found = pieces[-1].split(_subquery_token(name))
-                used.extend([name] * (len(found) - 1))
-                if len(found) == 2:
-                    pieces[-1:] = found
-                    subqueries.append((name, _placeholders("".join(pieces[:-1]))))
+                token = _subquery_token(name)
+                used.extend([name] * sql.count(token))
+                if token in sql:
+                    found.append((sql.index(token), name))
         for name in slots:
             if used.count(name) != 1:
                 raise ImproperlyConfigured(
                     f"Statement slot {name!r} appears {used.count(name)} times in its SQL "
                     "(once is required)."
                 )
-        if _placeholders(sql) != len(params) or len(pieces) != len(subqueries) + 1:
-            raise ImproperlyConfigured(
-                "A statement's subquery slots must appear in its SQL in their declared order, "
-                "each among the parameters in the order the SQL has them."
-            )
-        self.pieces = pieces
-        self.subqueries = subqueries
+        # A subquery's parameters go after those of the SQL before it: counted by the
+        # placeholders, one per parameter.
+        if _placeholders(sql) != len(params):
+            raise ImproperlyConfigured("A statement's SQL must have one %s per parameter.")
+        # The SQL around the subqueries, and how many parameters come before each.
+        self.pieces: list[str] = []
+        self.subqueries: list[tuple[str, int]] = []
+        start = 0
+        for at, name in sorted(found):
+            self.pieces.append(sql[start:at])
+            self.subqueries.append((name, _placeholders(sql[:at])))
+            start = at + len(_subquery_token(name))
+        self.pieces.append(sql[start:])
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         converters = compiler.get_converters(fields)
         self.queryset = queryset

@@ -324,3 +324,27 @@ def test_a_subquery_that_can_match_nothing_is_an_empty_one(numbers):
     everything = sorted(did.number for did in numbers)
     assert list(outside(ids=Did.objects.none().values("pk"))) == everything
     assert list(outside(ids=Did.objects.values("pk")[:2])) == everything[2:]
+
+
+def test_subquery_slots_stand_in_the_sqls_order_whatever_their_declared_order(numbers):
+    # Declared `outside` first, but its subquery comes second in the SQL.
+    statement = Statement(
+        lambda outside, inside: (
+            Did.objects.filter(pk__in_window=inside)
+            .exclude(pk__in_window=outside)
+            .order_by("number")
+            .values_list("number", flat=True)
+        ),
+        outside=SubqueryOf(Did._meta.pk),
+        inside=SubqueryOf(Did._meta.pk),
+    )
+    inside = Did.objects.filter(status="free").values("pk")
+    outside = Did.objects.filter(language="et").values("pk")
+    expected = list(
+        Did.objects.filter(pk__in_window=inside)
+        .exclude(pk__in_window=outside)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    assert expected == ["3725550000", "3725550003"]
+    assert list(statement(outside=outside, inside=inside)) == expected
