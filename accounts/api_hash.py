@@ -114,6 +114,9 @@ _SYSTEM_COLUMNS = {
 }
 
 
+_SETTINGS_FIELDS = [field.attname for field in ApiSettings._meta.concrete_fields]
+
+
 def with_settings_chain(accounts: QuerySet[User]) -> QuerySet[User]:
     """The accounts with what settings_chain needs read along: the system's API settings
     (columns of each row) and the reseller's (its own or its owner's, joined)."""
@@ -129,9 +132,10 @@ def _read_with(account: User, owner: User | None) -> list[ApiSettings]:
         system = ApiSettings(reseller=None)
     else:
         read = {name: getattr(account, column) for column, name in _SYSTEM_COLUMNS.items()}
-        fields = [field.attname for field in ApiSettings._meta.concrete_fields]
         # from_db takes every field's value in the model's order (reseller_id: None).
-        system = ApiSettings.from_db(account._state.db, fields, [read.get(f) for f in fields])
+        system = ApiSettings.from_db(
+            account._state.db, _SETTINGS_FIELDS, [read.get(f) for f in _SETTINGS_FIELDS]
+        )
     if owner is None:
         return [system]
     try:

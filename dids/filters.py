@@ -14,12 +14,12 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Field, Lookup, Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 
 from accounts.models import User
 from portal.text import is_valid_text
 
-from .models import Did
+from .models import Did, VendorLookup
 
 WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
 # Larger ids cannot exist in a bigint column; such values are valid and match nothing.
@@ -27,7 +27,7 @@ MAX_ID = 2**63 - 1
 
 
 @Field.register_lookup
-class LikePattern(Lookup):
+class LikePattern(VendorLookup):
     """Case-insensitive SQL LIKE with the value used as the whole pattern.
 
     Only `%` and `_` are special: no escape character (PostgreSQL's default
@@ -35,13 +35,10 @@ class LikePattern(Lookup):
     """
 
     lookup_name = "ilike_pattern"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        if connection.vendor == "postgresql":
-            return f"UPPER({lhs}::text) LIKE UPPER({rhs}) ESCAPE ''", [*lhs_params, *rhs_params]
-        return f"UPPER({lhs}) LIKE UPPER({rhs})", [*lhs_params, *rhs_params]
+    templates = {
+        "postgresql": "UPPER({lhs}::text) LIKE UPPER({rhs}) ESCAPE ''",
+        "default": "UPPER({lhs}) LIKE UPPER({rhs})",
+    }
 
 
 def like_pattern(value: str) -> str:

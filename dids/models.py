@@ -222,8 +222,21 @@ def system_administrator_name_sql() -> Coalesce:
     return Coalesce(Subquery(admin.values("display")[:1]), Value(""))
 
 
+class VendorLookup(Lookup):
+    """A lookup whose SQL is a template per database vendor (`{lhs}`, `{rhs}`), with
+    "default" for the others; the parameters are the sides' own, left then right."""
+
+    templates: dict[str, str]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        template = self.templates.get(connection.vendor, self.templates["default"])
+        return template.format(lhs=lhs, rhs=rhs), [*lhs_params, *rhs_params]
+
+
 @Field.register_lookup
-class InWindow(Lookup):
+class InWindow(VendorLookup):
     """`pk__in_window=<subquery of ids>`: the value is in what a (sliced) subquery selects.
 
     On PostgreSQL `= ANY(ARRAY(subquery))`: the subquery runs first, once (an InitPlan),
@@ -233,13 +246,7 @@ class InWindow(Lookup):
     """
 
     lookup_name = "in_window"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
-        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
+    templates = {"postgresql": "{lhs} = ANY(ARRAY{rhs})", "default": "{lhs} IN {rhs}"}
 
 
 @functools.cache
