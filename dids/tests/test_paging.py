@@ -74,6 +74,44 @@ def test_above_the_threshold_postgresql_estimates_and_says_so(client, portal_adm
     assert row_numbers(far) == row_numbers(last)
 
 
+@pytest.mark.parametrize(
+    ("query", "counted"),
+    [
+        ({}, 30),
+        ({"search_did_number": "000001"}, 11),  # 37060000001 and 37060000010 to 19
+        ({"search_did_owner": "Olga"}, 3),  # a filter on the owner's name (an annotation)
+        ({"search_status": "closed"}, 0),
+    ],
+)
+def test_the_capped_count_counts_ids_alone(
+    client, portal_admin, reseller_user, settings, query, counted
+):
+    """The count that stops at the threshold selects the ids alone: the page's columns
+    (the joined names, the owner's CASE) would keep their joins in the counted subquery,
+    and PostgreSQL reads them for every counted row (1M DIDs: 16-20 ms against 9 ms)."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DIDS_EXACT_COUNT_BELOW = 1000
+    dids = make_dids(30)
+    reseller_user.first_name = "Olga"
+    reseller_user.save()
+    Did.objects.filter(pk__in=[d.pk for d in dids[:3]]).update(
+        reseller=reseller_user.owner, user=reseller_user, status="active"
+    )
+    client.force_login(portal_admin)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/dids/", {"per_page": 10, **query})
+
+    assert response.status_code == 200
+    assert count_text(response) == f"{counted} DIDs"
+    counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert len(counts) == 1
+    inner = re.match(r"SELECT COUNT\(\*\) FROM \(SELECT (.*?) FROM ", counts[0])
+    assert inner is not None, counts[0]
+    assert inner.group(1) == '"dids_did"."id" AS "pk"'
+
+
 def test_sqlite_always_counts_exactly(client, portal_admin, settings):
     if connection.vendor == "postgresql":
         pytest.skip("SQLite's behaviour")
