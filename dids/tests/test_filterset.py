@@ -1,9 +1,11 @@
 """DidFilterSet's copies: every instance filters with its own account, although its
-filters are shallow copies of the class's and its form class is built once."""
+filters are shallow copies of the class's and its form class is built once; and the
+number search's SQL, which the trigram index serves."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection, transaction
 from django.http import QueryDict
 
 from dids.filters import DidFilterSet
@@ -56,3 +58,23 @@ def test_forms_share_the_widgets_and_each_renders_its_own_values(portal_admin):
     # Rendering changed nothing that the next form would see.
     third = DidFilterSet(QueryDict(""), account=portal_admin)
     assert "selected" not in str(third.form["search_status"]).replace('value="" selected', "")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+@pytest.mark.parametrize("searched", ["3706123", "37_06%", "ab\\c"])
+def test_a_number_search_can_read_the_trigram_index(portal_admin, searched):
+    """The SQL of `search_did_number` is the index's expression (UPPER(number::text)
+    LIKE …): with the table read in no other way, PostgreSQL reads the index."""
+    DidFactory(number="37061234")
+    filterset = DidFilterSet(
+        QueryDict(f"search_did_number={searched}".replace("%", "%25")),
+        queryset=Did.objects.visible_to(portal_admin),
+        account=portal_admin,
+    )
+    sql, params = filterset.qs.values("pk").query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on did_number_trigram" in plan, plan

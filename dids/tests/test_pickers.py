@@ -345,4 +345,5 @@ def test_the_searched_names_have_trigram_indexes_on_postgresql(db):
         "user_username_trigram",
         "user_first_name_trigram",
         "user_last_name_trigram",
+        "did_number_trigram",
     }
