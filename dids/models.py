@@ -294,11 +294,15 @@ class DidQuerySet(models.QuerySet):
         return self.annotate(owner_name=owner_name_sql())
 
     def in_contract_order(self) -> DidQuerySet:
-        """By number compared by code point (PostgreSQL's "C" collation), then id."""
+        """By number compared by code point (PostgreSQL's "C" collation), then id.
+
+        Numbers are unique (a constraint), so the id never decides and the SQL leaves it
+        out: with it PostgreSQL reads the number index and then sorts every row it
+        passes by (number, id) again (1M DIDs, `from=500000`: 0.4-0.8 s -> 30 ms)."""
         if connections[self.db].vendor == "postgresql":
-            return self.order_by(Collate("number", "C"), "id")
+            return self.order_by(Collate("number", "C"))
         # SQLite compares text with BINARY collation: UTF-8 byte order is code point order.
-        return self.order_by("number", "id")
+        return self.order_by("number")
 
     def for_listing(self) -> DidQuerySet:
         """Everything a list row shows, in one query."""
@@ -367,12 +371,19 @@ class Did(models.Model):
         verbose_name_plural = "DIDs"
         ordering = ["number", "id"]
         indexes = [
+            # A window of ids in contract order (dids_get's `from`, the list's deep pages:
+            # `SELECT id … ORDER BY number OFFSET n`) is read from these indexes alone, on
+            # PostgreSQL, with the id carried in them (INCLUDE; SQLite builds them without
+            # it): 1M DIDs, `from=500000`, 313 -> 43 ms; with `search_status`, 182 -> 21 ms.
+            models.Index(fields=["number"], include=["id"], name="did_number_id"),
             # Also serves a reseller's number blocks from the index alone (status in it).
             models.Index(
-                fields=["reseller", "number", "status"], name="did_reseller_number_status"
+                fields=["reseller", "number", "status"],
+                include=["id"],
+                name="did_reseller_number_status",
             ),
             models.Index(fields=["user", "number"], name="did_user_number"),
-            models.Index(fields=["status", "number"], name="did_status_number"),
+            models.Index(fields=["status", "number"], include=["id"], name="did_status_number"),
             models.Index(
                 fields=["reserved_for_user_till"],
                 condition=Q(status="closed"),

@@ -99,6 +99,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# SQLite has no INCLUDE columns: it builds the DIDs' covering indexes (dids.models.Did)
+# as plain indexes, which is all that this warning says.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "accounts.User"
 
 # Caches hold the API's failed-authentication counters; Redis lets several app
