@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, migrations, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +44,15 @@ def drop(schema_editor, indexes: Indexes) -> None:
         return
     for name in indexes:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def operation(indexes: Indexes) -> migrations.RunPython:
+    """A migration's operation: builds the indexes, drops them when it is reversed."""
+
+    def forward(apps, schema_editor) -> None:
+        create(schema_editor, indexes)
+
+    def backward(apps, schema_editor) -> None:
+        drop(schema_editor, indexes)
+
+    return migrations.RunPython(forward, backward)

@@ -4,6 +4,8 @@ See portal/trigram.py for the extension and its fallback."""
 
 from django.db import migrations
 
+from portal import trigram
+
 INDEXES = {
     "user_username_trigram": ("accounts_user", "username"),
     "user_first_name_trigram": ("accounts_user", "first_name"),
@@ -11,19 +13,7 @@ INDEXES = {
 }
 
 
-def create(apps, schema_editor):
-    from portal import trigram
-
-    trigram.create(schema_editor, INDEXES)
-
-
-def drop(apps, schema_editor):
-    from portal import trigram
-
-    trigram.drop(schema_editor, INDEXES)
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0004_api_known_client")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [trigram.operation(INDEXES)]

@@ -8,25 +8,15 @@ a busy machine); with a GIN trigram index on each expression it takes millisecon
 
 from django.db import migrations
 
+from portal import trigram
+
 INDEXES = {
     "device_name_trigram": ("dids_device", "name"),
     "device_extension_trigram": ("dids_device", "extension"),
 }
 
 
-def create(apps, schema_editor):
-    from portal import trigram
-
-    trigram.create(schema_editor, INDEXES)
-
-
-def drop(apps, schema_editor):
-    from portal import trigram
-
-    trigram.drop(schema_editor, INDEXES)
-
-
 class Migration(migrations.Migration):
     dependencies = [("dids", "0006_did_prefix_statistics")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [trigram.operation(INDEXES)]

@@ -10,22 +10,12 @@ index, as the planner decides. See portal/trigram.py for the extension and its f
 
 from django.db import migrations
 
+from portal import trigram
+
 INDEXES = {"did_number_trigram": ("dids_did", "number")}
-
-
-def create(apps, schema_editor):
-    from portal import trigram
-
-    trigram.create(schema_editor, INDEXES)
-
-
-def drop(apps, schema_editor):
-    from portal import trigram
-
-    trigram.drop(schema_editor, INDEXES)
 
 
 class Migration(migrations.Migration):
     dependencies = [("dids", "0007_picker_trigram_indexes")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [trigram.operation(INDEXES)]
