@@ -297,8 +297,8 @@ class DidQuerySet(models.QuerySet):
         """By number compared by code point (PostgreSQL's "C" collation), then id.
 
         Numbers are unique (a constraint), so the id never decides and the SQL leaves it
-        out: with it PostgreSQL reads the number index and then sorts every row it
-        passes by (number, id) again (1M DIDs, `from=500000`: 0.4-0.8 s -> 30 ms)."""
+        out: with it PostgreSQL sorts every row a deep window passes by (number, id) again
+        (1M DIDs, `from=500000`, with the covering index did_number_id: 88 -> 36 ms)."""
         if connections[self.db].vendor == "postgresql":
             return self.order_by(Collate("number", "C"))
         # SQLite compares text with BINARY collation: UTF-8 byte order is code point order.

@@ -103,6 +103,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite has no INCLUDE columns: it builds the DIDs' covering indexes (dids.models.Did)
 # as plain indexes, which is all that this warning says.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 AUTH_USER_MODEL = "accounts.User"
 
 # Caches hold the API's failed-authentication counters; Redis lets several app

@@ -103,10 +103,10 @@ def test_the_contract_order_sorts_by_number_alone_in_sql(portal_admin):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="INCLUDE columns are PostgreSQL's")
-def test_the_windows_orders_have_covering_indexes():
+def test_the_window_orders_have_covering_indexes():
     """A window of ids in contract order (`SELECT id … ORDER BY number OFFSET n`, alone,
     by status, a reseller's) can be read from an index alone: its key is the order, the id
-    is carried in it (bench/latency.py: `from=500000` at 1M DIDs, 313 -> 43 ms)."""
+    is carried in it (1M DIDs, `from=500000`: 313 -> 43 ms in-process)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'dids_did'"

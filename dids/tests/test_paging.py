@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dids.models import Did
 from dids.paging import DEEP_PAGE_ROWS, DidPaginator, about, planner_estimate
@@ -89,8 +90,6 @@ def test_the_capped_count_counts_ids_alone(
     """The count that stops at the threshold selects the ids alone: the page's columns
     (the joined names, the owner's CASE) would keep their joins in the counted subquery,
     and PostgreSQL reads them for every counted row (1M DIDs: 16-20 ms against 9 ms)."""
-    from django.test.utils import CaptureQueriesContext
-
     settings.DIDS_EXACT_COUNT_BELOW = 1000
     dids = make_dids(30)
     reseller_user.first_name = "Olga"
